@@ -1,0 +1,86 @@
+"""The event contract: every event the platform publishes, typed and versioned.
+
+Nothing else invents event payloads. Each event is a frozen dataclass; the
+envelope (type, version, event_id, occurred_at, project_id) is common, the
+rest are the ids and facts the event is about — never bytes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import ClassVar
+
+# Events are published on a topic exchange per source service, as nameko does:
+# exchange "<source>.events", routing key = event type.
+EVENT_TYPES: dict[str, type["Event"]] = {}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_event_id() -> str:
+    return uuid.uuid4().hex
+
+
+def event_id_for(*parts: str) -> str:
+    """A deterministic event id: retrying the same write yields the same event."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, "framegate:" + ":".join(parts)).hex
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str]
+    version: ClassVar[int]
+    source: ClassVar[str]
+
+    project_id: str
+    event_id: str = field(default_factory=new_event_id)
+    occurred_at: str = field(default_factory=_now)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        EVENT_TYPES[cls.type] = cls
+
+    def to_wire(self) -> dict:
+        """The one serialiser: envelope first, then the event's own fields."""
+        body = {"type": self.type, "version": self.version, "source": self.source}
+        body.update(dataclasses.asdict(self))
+        return body
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def from_wire(body: dict) -> Event:
+    """Parse a wire dict back into its event class, refusing unknown or newer versions."""
+    try:
+        cls = EVENT_TYPES[body["type"]]
+    except KeyError:
+        raise UnknownEvent(f"unknown event type {body.get('type')!r}") from None
+    if body.get("version") != cls.version:
+        raise UnknownEvent(f"{cls.type} version {body.get('version')} is not {cls.version}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in body.items() if k in names})
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionUploaded(Event):
+    """A master is stored, checked and probed; its version number is assigned."""
+
+    type: ClassVar[str] = "version_uploaded"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "ingest"
+
+    asset_id: str
+    version_id: str
+    version_number: int
+    master_bucket: str
+    master_key: str
+    sha256: str
+    size: int
+    media_kind: str  # video | audio | image
+    uploaded_by: str

@@ -1,0 +1,49 @@
+"""The outbox: an event is written to MongoDB beside the change it describes,
+and the relay publishes it later, so an event is never published before its
+write is durable and never lost when the broker is down at that moment.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pymongo.database import Database
+
+from .events import Event
+from .mongo import ASC, Index, insert_unique
+
+
+def outbox_collection(service: str) -> str:
+    return f"{service}_outbox"
+
+
+def outbox_indexes(service: str) -> list[Index]:
+    return [Index(outbox_collection(service), (("published", ASC), ("created_at", ASC)))]
+
+
+def record_event(db: Database, event: Event) -> bool:
+    """Store the event for publishing; idempotent on event_id (False if already there)."""
+    return insert_unique(
+        db[outbox_collection(event.source)],
+        {
+            "_id": event.event_id,
+            "exchange": f"{event.source}.events",
+            "routing_key": event.type,
+            "body": event.to_wire(),
+            "created_at": datetime.now(timezone.utc),
+            "published": False,
+        },
+    )
+
+
+def pending_events(db: Database, service: str, limit: int = 100) -> list[dict]:
+    return list(
+        db[outbox_collection(service)].find({"published": False}).sort("created_at", ASC).limit(limit)
+    )
+
+
+def mark_published(db: Database, service: str, event_id: str) -> None:
+    # Only the relay writes this flag, and a second publish is harmless
+    # (consumers are idempotent on event_id), so a plain update is safe here.
+    db[outbox_collection(service)].update_one(
+        {"_id": event_id}, {"$set": {"published": True, "published_at": datetime.now(timezone.utc)}}
+    )

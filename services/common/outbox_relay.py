@@ -1,0 +1,109 @@
+"""The outbox relay: publishes stored events to RabbitMQ with publisher confirms.
+
+Run one per service that writes events:
+    python -m services.common.outbox_relay --service ingest
+Events go out the way nameko dispatches them (topic exchange "<service>.events",
+routing key = event type), so nameko `event_handler`s receive them as-is.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from datetime import datetime, timezone
+
+from nameko.standalone.events import event_dispatcher
+from prometheus_client import Counter, Gauge
+
+from . import outbox
+from .logs import configure_logging
+from .mongo import connect, ensure_indexes
+from .ops_server import serve_ops
+from .settings import load_settings, local_port
+
+log = logging.getLogger("framegate.outbox_relay")
+
+PUBLISHED = Counter("framegate_outbox_published_total", "Events published from the outbox", ["service"])
+PUBLISH_FAILURES = Counter("framegate_outbox_publish_failures_total", "Failed publish attempts", ["service"])
+OLDEST_PENDING = Gauge(
+    "framegate_outbox_oldest_pending_seconds", "Age of the oldest unpublished event", ["service"]
+)
+
+POLL_SECONDS = 0.3
+BROKER_RETRY_SECONDS = 2.0
+
+
+class Relay:
+    def __init__(self, settings, service: str):
+        self.settings = settings
+        self.service = service
+        self.db = connect(settings)
+        self.stopping = threading.Event()
+        # A publish that cannot be confirmed fails fast; the loop retries it.
+        self.dispatch = event_dispatcher(
+            {"AMQP_URI": settings.amqp_url, "serializer": "json"},
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
+        )
+
+    def publish_pending(self) -> int:
+        """Publish what is waiting, oldest first; stop at the first failure to keep order."""
+        events = outbox.pending_events(self.db, self.service)
+        self._observe_lag(events)
+        for doc in events:
+            self.dispatch(self.service, doc["routing_key"], doc["body"])
+            outbox.mark_published(self.db, self.service, doc["_id"])
+            PUBLISHED.labels(self.service).inc()
+            log.info("published", extra={"event_id": doc["_id"], "event_type": doc["routing_key"]})
+        return len(events)
+
+    def _observe_lag(self, events: list[dict]) -> None:
+        if not events:
+            OLDEST_PENDING.labels(self.service).set(0)
+            return
+        age = datetime.now(timezone.utc) - events[0]["created_at"]
+        OLDEST_PENDING.labels(self.service).set(age.total_seconds())
+
+    def run(self) -> None:
+        ensure_indexes(self.db, outbox.outbox_indexes(self.service))
+        log.info("relay started", extra={"service_name": self.service})
+        while not self.stopping.is_set():
+            try:
+                published = self.publish_pending()
+            except Exception as err:  # broker or database down: keep the events, retry
+                PUBLISH_FAILURES.labels(self.service).inc()
+                log.warning("publish failed, will retry", extra={"error": str(err)})
+                self.stopping.wait(BROKER_RETRY_SECONDS)
+                continue
+            if not published:
+                self.stopping.wait(POLL_SECONDS)
+        log.info("relay stopped")
+
+    def healthy(self) -> dict:
+        self.db.command("ping")
+        return {"mongo": "ok"}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--service", required=True)
+    parser.add_argument("--port", type=int, default=None, help="port for /healthz and /metrics")
+    args = parser.parse_args(argv)
+    configure_logging(f"{args.service}-relay")
+    settings = load_settings()
+    relay = Relay(settings, args.service)
+    port = args.port or int(os.environ.get("FRAMEGATE_RELAY_PORT", local_port(f"{args.service}_relay")))
+    serve_ops(port, relay.healthy)
+
+    def stop(signum, frame):
+        relay.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    relay.run()
+
+
+if __name__ == "__main__":
+    main()

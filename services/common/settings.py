@@ -1,0 +1,94 @@
+"""Configuration from environment variables, with defaults for the local stack.
+
+Production sets the same variables to managed or clustered servers; the code
+never changes between the two.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+# Ports of the local stack are offsets from one base, so a test stack can run
+# beside the development stack on other ports (FRAMEGATE_PORT_BASE).
+PORT_OFFSETS = {
+    "http": 80,  # nginx: the front door and, later, the CDN
+    "ingest": 101,
+    "ingest_relay": 102,
+    "postgres": 432,
+    "mongo": 17,
+    "ferretdb_debug": 89,
+    "s3": 900,
+    "amqp": 672,
+    "amqp_management": 673,
+    "amqp_dist": 674,
+}
+DEFAULT_PORT_BASE = 18000
+DEV_SECRET = "dev-insecure-secret"
+
+
+def local_port(name: str, base: int | None = None) -> int:
+    if base is None:
+        base = int(os.environ.get("FRAMEGATE_PORT_BASE", DEFAULT_PORT_BASE))
+    return base + PORT_OFFSETS[name]
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "development"
+    mongo_url: str = ""
+    mongo_db: str = "framegate"
+    amqp_url: str = ""
+    s3_endpoint: str = ""
+    s3_public_endpoint: str = ""  # what clients use for presigned URLs
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    bucket_prefix: str = "framegate-"
+    public_url: str = ""  # where users reach the platform
+    secret_key: str = DEV_SECRET
+    setup_key: str = ""  # lets `framegate up` create the first admin once
+    max_upload_bytes: int = 200 * 1024**3
+    ffprobe_timeout_seconds: float = 60.0
+    login_attempts_per_window: int = 10
+    login_window_seconds: int = 900
+    extra: dict = field(default_factory=dict)
+
+    def bucket(self, name: str) -> str:
+        """Bucket names carry a prefix so several stacks can share one store."""
+        return f"{self.bucket_prefix}{name}"
+
+    def check(self) -> None:
+        """Refuse to run outside development with a default secret."""
+        if self.environment != "development" and self.secret_key == DEV_SECRET:
+            raise RuntimeError("FRAMEGATE_SECRET_KEY must be set outside development")
+
+
+def load_settings() -> Settings:
+    s3 = _env("FRAMEGATE_S3_ENDPOINT", f"127.0.0.1:{local_port('s3')}")
+    settings = Settings(
+        environment=_env("FRAMEGATE_ENV", "development"),
+        mongo_url=_env("FRAMEGATE_MONGO_URL", f"mongodb://127.0.0.1:{local_port('mongo')}/"),
+        mongo_db=_env("FRAMEGATE_MONGO_DB", "framegate"),
+        amqp_url=_env("FRAMEGATE_AMQP_URL", f"amqp://guest:guest@127.0.0.1:{local_port('amqp')}//"),
+        s3_endpoint=s3,
+        s3_public_endpoint=_env("FRAMEGATE_S3_PUBLIC_ENDPOINT", s3),
+        s3_access_key=_env("FRAMEGATE_S3_ACCESS_KEY", "framegate"),
+        s3_secret_key=_env("FRAMEGATE_S3_SECRET_KEY", "framegate-dev-secret"),
+        s3_secure=_env("FRAMEGATE_S3_SECURE", "0") == "1",
+        s3_region=_env("FRAMEGATE_S3_REGION", "us-east-1"),
+        bucket_prefix=_env("FRAMEGATE_BUCKET_PREFIX", "framegate-"),
+        public_url=_env("FRAMEGATE_PUBLIC_URL", f"http://127.0.0.1:{local_port('http')}"),
+        secret_key=_env("FRAMEGATE_SECRET_KEY", DEV_SECRET),
+        setup_key=_env("FRAMEGATE_SETUP_KEY", ""),
+        max_upload_bytes=int(_env("FRAMEGATE_MAX_UPLOAD_BYTES", str(200 * 1024**3))),
+        ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
+        login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
+        login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),
+    )
+    settings.check()
+    return settings

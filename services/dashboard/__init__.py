@@ -1,0 +1,1 @@
+"""The dashboard service; not built yet (see DESIGN.md)."""

@@ -1,0 +1,150 @@
+"""The ingest HTTP API: projects, assets, versions and uploads (Flask)."""
+from __future__ import annotations
+
+import hmac
+
+from flask import Flask, g, jsonify, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.common import accounts
+from services.common.logs import configure_logging
+from services.common.mongo import connect, ensure_indexes, ping
+from services.common.settings import load_settings
+from services.common.storage import ObjectStore
+from services.common.web import ApiError, amqp_check, install_common, json_body, public
+
+from . import records, uploads
+from .naming import BadName, check_display_name
+from .openapi import openapi_document
+from .views import asset_view, project_view, version_view
+
+
+def create_app(settings=None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging("ingest")
+    app = Flask(__name__)
+    # nginx (or the cluster's ingress) is in front: trust one hop of X-Forwarded-For.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db = connect(settings)
+    store = ObjectStore(settings)
+    ctx = uploads.Ingest(db=db, store=store, settings=settings)
+
+    @app.before_request
+    def prepare_once():
+        # Indexes and buckets are created on the first request, not at import,
+        # so the app object can be built while a dependency is still starting.
+        if not app.config.get("prepared"):
+            ensure_indexes(db, records.INDEXES + accounts.INDEXES)
+            store.ensure_buckets()
+            app.config["prepared"] = True
+
+    install_common(app, "ingest", lambda: db, {
+        "mongo": lambda: ping(db),
+        "s3": store.ping,
+        "amqp": amqp_check(settings.amqp_url),
+    })
+
+    # Sign-in ----------------------------------------------------------------
+    @app.post("/api/v1/auth/login")
+    @public
+    def login():
+        body = json_body()
+        try:
+            user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
+        except accounts.LoginRefused as err:
+            raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
+        token = accounts.issue_token(db, user, body.get("token_name") or "login")
+        return jsonify({"token": token, "user": user.to_dict()})
+
+    @app.post("/api/v1/auth/bootstrap")
+    @public
+    def bootstrap():
+        key = request.headers.get("X-Setup-Key", "")
+        if not settings.setup_key or not _same(key, settings.setup_key):
+            raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
+        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
+        created = accounts.bootstrap_first_admin(db, email)
+        if created is None:
+            raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")
+        user, password, token = created
+        return jsonify({"email": user.email, "password": password, "token": token, "user": user.to_dict()}), 201
+
+    @app.get("/api/v1/me")
+    def me():
+        return jsonify(g.user.to_dict())
+
+    @app.post("/api/v1/auth/logout")
+    def logout():
+        accounts.revoke_token(db, request.headers["Authorization"][7:].strip())
+        return "", 204
+
+    @app.get("/api/v1/openapi.json")
+    def openapi():
+        return jsonify(openapi_document())
+
+    # Projects, assets, versions ---------------------------------------------
+    @app.get("/api/v1/projects")
+    def projects():
+        return jsonify({"projects": [project_view(p) for p in records.list_projects(db)]})
+
+    @app.post("/api/v1/projects")
+    def create_project():
+        try:
+            name = check_display_name(json_body().get("name"), "project")
+        except BadName as err:
+            raise ApiError(400, "bad_name", str(err)) from None
+        project, created = records.create_project(db, name, g.user.id)
+        if not created:
+            raise ApiError(409, "project_exists", f"A project named {project['name']!r} exists.", project=project_view(project))
+        return jsonify(project_view(project)), 201
+
+    def _project(project_id: str) -> dict:
+        project = records.get_project(db, project_id)
+        if project is None:
+            raise ApiError(404, "unknown_project", f"There is no project with id {project_id!r}.")
+        return project
+
+    @app.get("/api/v1/projects/<project_id>/assets")
+    def assets(project_id):
+        _project(project_id)
+        return jsonify({"assets": [asset_view(a) for a in records.list_assets(db, project_id)]})
+
+    @app.get("/api/v1/projects/<project_id>/versions")
+    def versions(project_id):
+        _project(project_id)
+        found = records.list_versions(db, project_id, request.args.get("asset_id"))
+        return jsonify({"versions": [version_view(v) for v in found]})
+
+    @app.get("/api/v1/versions/<version_id>")
+    def version(version_id):
+        found = records.get_version(db, version_id)
+        if found is None:
+            raise ApiError(404, "unknown_version", f"There is no version {version_id!r}.")
+        return jsonify(version_view(found))
+
+    # Uploads ------------------------------------------------------------------
+    @app.post("/api/v1/uploads")
+    def start_uploads():
+        body = json_body()
+        items, accepted = uploads.start_batch(ctx, g.user, body.get("project_id"), body.get("files"))
+        return jsonify({"uploads": items}), 201 if accepted else 400
+
+    @app.get("/api/v1/uploads/<upload_id>")
+    def upload_status(upload_id):
+        return jsonify(uploads.describe_upload(ctx, uploads.load_upload(ctx, g.user, upload_id)))
+
+    @app.post("/api/v1/uploads/<upload_id>/complete")
+    def complete_upload(upload_id):
+        version = uploads.complete(ctx, g.user, upload_id, json_body().get("sha256"))
+        return jsonify(version_view(version)), 201
+
+    @app.delete("/api/v1/uploads/<upload_id>")
+    def abort_upload(upload_id):
+        uploads.abort(ctx, g.user, upload_id)
+        return "", 204
+
+    return app
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

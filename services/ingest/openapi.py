@@ -1,0 +1,98 @@
+"""The OpenAPI 3.1 description of the ingest API, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary: str, ok: str, ok_schema: dict, body: dict | None = None, errors=(400, 401, 404), public=False) -> dict:
+    op = {"summary": summary, "responses": {ok: {"description": "OK", **_json(ok_schema)}}}
+    for code in errors:
+        op["responses"][str(code)] = {"description": "Error", **_json(ERROR)}
+    if body:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if public:
+        op["security"] = []
+    return op
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list(key: str, item: str) -> dict:
+    return {"type": "object", "properties": {key: {"type": "array", "items": _ref(item)}}}
+
+
+def openapi_document() -> dict:
+    obj = {"type": "object"}
+    path_id = lambda name: {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}  # noqa: E731
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Framegate ingest API", "version": "1"},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/auth/login": {"post": _op(
+                "Sign in; returns an API token", "200", obj,
+                {"type": "object", "required": ["email", "password"],
+                 "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
+                errors=(400, 401, 429), public=True)},
+            "/api/v1/auth/bootstrap": {"post": _op(
+                "Create the first admin (needs X-Setup-Key)", "201", obj, errors=(401, 409), public=True)},
+            "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
+            "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},
+            "/api/v1/projects": {
+                "get": _op("List projects", "200", _list("projects", "Project"), errors=(401,)),
+                "post": _op("Create a project", "201", _ref("Project"),
+                            {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
+                            errors=(400, 401, 409)),
+            },
+            "/api/v1/projects/{project_id}/assets": {"parameters": [path_id("project_id")],
+                "get": _op("List a project's assets", "200", _list("assets", "Asset"))},
+            "/api/v1/projects/{project_id}/versions": {"parameters": [path_id("project_id")],
+                "get": _op("List a project's versions (optionally ?asset_id=)", "200", _list("versions", "Version"))},
+            "/api/v1/versions/{version_id}": {"parameters": [path_id("version_id")],
+                "get": _op("One version", "200", _ref("Version"))},
+            "/api/v1/uploads": {"post": _op(
+                "Start or resume uploads of many files (presigned multipart part URLs)", "201",
+                {"type": "object", "properties": {"uploads": {"type": "array", "items": _ref("Upload")}}},
+                {"type": "object", "required": ["project_id", "files"], "properties": {
+                    "project_id": {"type": "string"},
+                    "files": {"type": "array", "items": {"type": "object", "required": ["filename", "size", "fingerprint"],
+                              "properties": {"filename": {"type": "string"}, "size": {"type": "integer"},
+                                             "asset": {"type": "string"}, "fingerprint": {"type": "string"}}}}}})},
+            "/api/v1/uploads/{upload_id}": {"parameters": [path_id("upload_id")],
+                "get": _op("An upload: stored parts and URLs for the rest", "200", _ref("Upload")),
+                "delete": {"summary": "Abort an upload", "responses": {"204": {"description": "Aborted"},
+                           "404": {"description": "Error", **_json(ERROR)}}}},
+            "/api/v1/uploads/{upload_id}/complete": {"parameters": [path_id("upload_id")],
+                "post": _op("Verify, probe and number the uploaded master", "201", _ref("Version"),
+                            {"type": "object", "required": ["sha256"], "properties": {"sha256": {"type": "string"}}},
+                            errors=(400, 401, 404, 409, 422))},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error", "message"],
+                          "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
+                "User": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "email", "name", "role")}},
+                "Project": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "name", "created_at")}},
+                "Asset": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "project_id", "name")}},
+                "Version": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "project_id": {"type": "string"}, "asset_id": {"type": "string"},
+                    "asset_name": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"},
+                    "filename": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+                    "facts": {"type": "object"}, "created_at": {"type": "string"}}},
+                "Upload": {"type": "object", "properties": {
+                    "upload_id": {"type": "string"}, "filename": {"type": "string"}, "asset_id": {"type": "string"},
+                    "size": {"type": "integer"}, "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
+                    "parts": {"type": "array", "items": {"type": "object", "properties": {
+                        "number": {"type": "integer"}, "url": {"type": "string"}}}},
+                    "parts_done": {"type": "array", "items": {"type": "object"}},
+                    "error": {"type": "string"}, "message": {"type": "string"}}},
+            },
+        },
+    }

@@ -1,0 +1,134 @@
+"""The ingest service's MongoDB records: projects, assets, versions, uploads.
+
+Every race (two assets of one name, two uploads taking the next version
+number, two completions of one upload) is decided by a unique index.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from services.common.mongo import ASC, DESC, Index, insert_unique
+from services.common.outbox import outbox_indexes
+
+INDEXES = [
+    Index("projects", (("name_key", ASC),), unique=True),
+    Index("assets", (("project_id", ASC), ("name_key", ASC)), unique=True),
+    Index("versions", (("asset_id", ASC), ("number", ASC)), unique=True),
+    Index("versions", (("project_id", ASC), ("created_at", DESC))),
+    Index("uploads", (("created_by", ASC), ("created_at", DESC))),
+] + outbox_indexes("ingest")
+
+NUMBERING_ATTEMPTS = 50
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+# Projects -------------------------------------------------------------------
+
+def create_project(db: Database, name: str, user_id: str) -> tuple[dict, bool]:
+    """(project, created): an existing project of the same name is returned as is."""
+    doc = {"_id": new_id(), "name": name.strip(), "name_key": name_key(name), "created_at": now(), "created_by": user_id}
+    if insert_unique(db.projects, doc):
+        return doc, True
+    return db.projects.find_one({"name_key": doc["name_key"]}), False
+
+
+def get_project(db: Database, project_id: str) -> dict | None:
+    return db.projects.find_one({"_id": project_id})
+
+
+def list_projects(db: Database) -> list[dict]:
+    return list(db.projects.find().sort("name_key", ASC))
+
+
+# Assets ---------------------------------------------------------------------
+
+def get_or_create_asset(db: Database, project_id: str, name: str, user_id: str) -> dict:
+    doc = {
+        "_id": new_id(), "project_id": project_id, "name": name.strip(), "name_key": name_key(name),
+        "created_at": now(), "created_by": user_id,
+    }
+    if insert_unique(db.assets, doc):
+        return doc
+    return db.assets.find_one({"project_id": project_id, "name_key": doc["name_key"]})
+
+
+def list_assets(db: Database, project_id: str) -> list[dict]:
+    return list(db.assets.find({"project_id": project_id}).sort("name_key", ASC))
+
+
+# Versions -------------------------------------------------------------------
+
+def insert_next_version(db: Database, version: dict) -> dict:
+    """Insert with the next free number of its asset (1, 2, 3 …).
+
+    The number is decided by the unique (asset_id, number) index: a racer that
+    loses retries with the next number. The version's `_id` is fixed by the
+    caller, so a retried completion finds its version instead of making another.
+    """
+    for _ in range(NUMBERING_ATTEMPTS):
+        highest = db.versions.find_one({"asset_id": version["asset_id"]}, sort=[("number", DESC)])
+        candidate = {**version, "number": (highest["number"] + 1) if highest else 1}
+        try:
+            db.versions.insert_one(candidate)
+            return candidate
+        except DuplicateKeyError:
+            existing = db.versions.find_one({"_id": version["_id"]})
+            if existing:
+                return existing
+    raise RuntimeError(f"could not number a version of asset {version['asset_id']}")
+
+
+def get_version(db: Database, version_id: str) -> dict | None:
+    return db.versions.find_one({"_id": version_id})
+
+
+def list_versions(db: Database, project_id: str, asset_id: str | None = None) -> list[dict]:
+    query = {"project_id": project_id}
+    if asset_id:
+        query["asset_id"] = asset_id
+    return list(db.versions.find(query).sort([("asset_name_key", ASC), ("number", ASC)]))
+
+
+# Uploads --------------------------------------------------------------------
+
+def claim_open_upload(db: Database, resume_key: str, upload_id: str) -> str:
+    """The upload id for this file: ours if we are first, else the open one to resume."""
+    if insert_unique(db.open_uploads, {"_id": resume_key, "upload_id": upload_id, "at": now()}):
+        return upload_id
+    existing = db.open_uploads.find_one({"_id": resume_key})
+    return existing["upload_id"] if existing else upload_id
+
+
+def release_open_upload(db: Database, resume_key: str) -> None:
+    db.open_uploads.delete_one({"_id": resume_key})
+
+
+def insert_upload(db: Database, upload: dict) -> None:
+    db.uploads.insert_one(upload)
+
+
+def get_upload(db: Database, upload_id: str) -> dict | None:
+    return db.uploads.find_one({"_id": upload_id})
+
+
+def mark_upload_completed(db: Database, upload_id: str, version_id: str) -> None:
+    db.uploads.update_one({"_id": upload_id}, {"$set": {"state": "completed", "version_id": version_id, "completed_at": now()}})
+
+
+def delete_upload(db: Database, upload_id: str) -> None:
+    db.uploads.delete_one({"_id": upload_id})

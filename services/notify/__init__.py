@@ -1,0 +1,1 @@
+"""The notify service; not built yet (see DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""The review service; not built yet (see DESIGN.md)."""

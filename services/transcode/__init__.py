@@ -1,0 +1,1 @@
+"""Transcode service: built in the transcode issue."""

@@ -1,0 +1,221 @@
+"""Tiny generated media for tests: one ffmpeg call per file, cached by name.
+
+Each `make_*` function takes a directory and returns the path of its file,
+creating it only if it is not already there, so a session-scoped directory
+pays for each file once. Files are 1-2 s at 160x90 (make_large_avi aside,
+which exists to be bigger than an upload part) so the set builds in a second.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Callable
+
+SIZE = "160x90"
+FFMPEG = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+# A short tone so the video files carry an audio stream like real deliveries.
+TONE = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
+_IDENTITY_MATRIX = struct.pack(">9i", 1 << 16, 0, 0, 0, 1 << 16, 0, 0, 0, 1 << 30)
+
+
+def _video_source(rate: str, seconds: float = 2, size: str = SIZE) -> list[str]:
+    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration={seconds}"]
+
+
+def _cached(dirpath: Path | str, name: str, build: Callable[[Path], None]) -> Path:
+    """Return dirpath/name, building it via a temp name first so a crash or a
+    parallel worker never leaves a half-written file under the real name."""
+    path = Path(dirpath) / name
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{uuid.uuid4().hex[:8]}.{name}")
+    build(tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def _ffmpeg(dirpath: Path | str, name: str, args: list[str]) -> Path:
+    # The muxer is picked from the final name's extension, not the temp name.
+    fmt = {"mov": "mov", "mp4": "mp4", "mxf": "mxf", "wav": "wav", "png": "image2", "avi": "avi"}
+    ext = name.rsplit(".", 1)[-1]
+
+    def build(tmp: Path) -> None:
+        subprocess.run([*FFMPEG, *args, "-f", fmt[ext], str(tmp)], check=True,
+                       capture_output=True, timeout=60)
+
+    return _cached(dirpath, name, build)
+
+
+def _h264(*extra: str) -> list[str]:
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", *extra]
+
+
+def _aac() -> list[str]:
+    return ["-c:a", "aac", "-b:a", "32k", "-shortest"]
+
+
+def _text(dirpath: Path | str, name: str, text: str) -> Path:
+    return _cached(dirpath, name, lambda tmp: tmp.write_text(text))
+
+
+# --- good media ------------------------------------------------------------
+
+def make_h264_2398(dirpath: Path | str) -> Path:
+    """2 s of H.264 at 24000/1001 in MP4, with AAC audio."""
+    return _ffmpeg(dirpath, "h264_2398.mp4",
+                   [*_video_source("24000/1001"), *TONE, *_h264(), *_aac()])
+
+
+def make_mov_25_tc(dirpath: Path | str) -> Path:
+    """2 s of H.264 at 25 fps in MOV with start timecode 10:00:00:00 (tmcd track)."""
+    return _ffmpeg(dirpath, "mov_25_tc.mov",
+                   [*_video_source("25"), *_h264(), "-timecode", "10:00:00:00"])
+
+
+def make_mov_2997_df(dirpath: Path | str) -> Path:
+    """2 s at 30000/1001 in MOV with drop-frame start timecode 01:00:00;00."""
+    return _ffmpeg(dirpath, "mov_2997_df.mov",
+                   [*_video_source("30000/1001"), *_h264(), "-timecode", "01:00:00;00"])
+
+
+def make_mp4_5994(dirpath: Path | str) -> Path:
+    """1 s of H.264 at 60000/1001 in MP4."""
+    return _ffmpeg(dirpath, "mp4_5994.mp4", [*_video_source("60000/1001", 1), *_h264()])
+
+
+def make_h265(dirpath: Path | str) -> Path:
+    """1 s of HEVC at 25 fps in MP4, tagged hvc1 the way Apple players want it."""
+    return _ffmpeg(dirpath, "h265.mp4",
+                   [*_video_source("25", 1), "-c:v", "libx265", "-preset", "ultrafast",
+                    "-x265-params", "log-level=error", "-pix_fmt", "yuv420p",
+                    "-tag:v", "hvc1"])
+
+
+def make_prores(dirpath: Path | str) -> Path:
+    """1 s of ProRes 422 Proxy at 24000/1001 in MOV with PCM audio."""
+    return _ffmpeg(dirpath, "prores.mov",
+                   [*_video_source("24000/1001", 1), *TONE, "-c:v", "prores_ks",
+                    "-profile:v", "0", "-pix_fmt", "yuv422p10le",
+                    "-c:a", "pcm_s16le", "-shortest"])
+
+
+def make_dnxhd_mxf(dirpath: Path | str) -> Path:
+    """1 s of DNxHR LB at 25 fps in OP1a MXF with a start timecode."""
+    return _ffmpeg(dirpath, "dnxhd.mxf",
+                   [*_video_source("25", 1, "256x144"), "-c:v", "dnxhd",
+                    "-profile:v", "dnxhr_lb", "-pix_fmt", "yuv422p",
+                    "-timecode", "00:59:58:00"])
+
+
+def make_rotated_phone(dirpath: Path | str) -> Path:
+    """1 s of landscape-coded H.264 whose track matrix turns it 90 degrees
+    clockwise for display, as a phone held upright records it."""
+    # ffmpeg 5.1 ignores `-metadata:s:v rotate=90` when encoding and writes it
+    # counter-clockwise on stream copy, so write the matrix QuickTime defines
+    # (a=0 b=1 c=-1 d=0, shifted right by the coded height) into the tkhd box.
+    plain = _ffmpeg(dirpath, "phone_unrotated.mp4", [*_video_source("30", 1), *_h264()])
+
+    def build(tmp: Path) -> None:
+        data = plain.read_bytes()
+        at = data.index(_IDENTITY_MATRIX, data.index(b"tkhd"))
+        clockwise = struct.pack(">9i", 0, 1 << 16, 0, -1 << 16, 0, 0, 90 << 16, 0, 1 << 30)
+        tmp.write_bytes(data[:at] + clockwise + data[at + len(clockwise):])
+
+    return _cached(dirpath, "phone_rot90.mp4", build)
+
+
+def make_colour_tagged(dirpath: Path | str) -> Path:
+    """1 s of H.264 with BT.709 primaries/transfer/matrix and limited range signalled."""
+    return _ffmpeg(dirpath, "bt709.mp4",
+                   [*_video_source("25", 1),
+                    *_h264("-color_primaries", "bt709", "-color_trc", "bt709",
+                           "-colorspace", "bt709", "-color_range", "tv")])
+
+
+def make_untagged(dirpath: Path | str) -> Path:
+    """1 s of H.264 with no colour signalling at all."""
+    return _ffmpeg(dirpath, "untagged.mp4", [*_video_source("25", 1), *_h264()])
+
+
+def make_vfr(dirpath: Path | str) -> Path:
+    """2 s of H.264: 30 fps for the first second, 10 fps for the second."""
+    keep = r"select='lt(n\,30)+not(mod(n\,3))'"
+    return _ffmpeg(dirpath, "vfr.mp4",
+                   [*_video_source("30"), "-vf", keep, "-fps_mode", "vfr", *_h264()])
+
+
+def make_wav_stereo(dirpath: Path | str) -> Path:
+    """1 s of 48 kHz stereo PCM."""
+    return _ffmpeg(dirpath, "stereo_48k.wav",
+                   ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=1",
+                    "-ac", "2", "-c:a", "pcm_s16le"])
+
+
+def make_png(dirpath: Path | str) -> Path:
+    """One 320x180 PNG frame."""
+    return _ffmpeg(dirpath, "still.png",
+                   [*_video_source("25", 1, "320x180"), "-frames:v", "1", "-update", "1"])
+
+
+def make_large_avi(dirpath: Path | str) -> Path:
+    """About 20 MiB of uncompressed 640x360 video (60 frames at 25 fps) in AVI:
+    larger than one 16 MiB upload part, with a size that does not depend on an encoder."""
+    return _ffmpeg(dirpath, "large.avi",
+                   [*_video_source("25", 2.4, "640x360"), "-c:v", "rawvideo",
+                    "-pix_fmt", "yuv420p"])
+
+
+# --- bad input -------------------------------------------------------------
+
+def make_truncated_mp4(dirpath: Path | str) -> Path:
+    """The first half of a valid MP4: the moov atom (written last) is missing."""
+    whole = make_h264_2398(dirpath).read_bytes()
+    return _cached(dirpath, "truncated.mp4",
+                   lambda tmp: tmp.write_bytes(whole[: len(whole) // 2]))
+
+
+def make_empty(dirpath: Path | str) -> Path:
+    return _cached(dirpath, "empty.mov", lambda tmp: tmp.write_bytes(b""))
+
+
+def make_text(dirpath: Path | str) -> Path:
+    return _text(dirpath, "notes.txt", "Client notes: warmer grade on shot 12.\n")
+
+
+def make_m3u8(dirpath: Path | str) -> Path:
+    """An HLS playlist: probing it would make ffmpeg fetch a remote segment."""
+    return _text(dirpath, "playlist.m3u8",
+                 "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
+                 "#EXTINF:2.0,\nhttp://example.invalid/seg.ts\n#EXT-X-ENDLIST\n")
+
+
+def make_ffconcat(dirpath: Path | str) -> Path:
+    """An ffconcat script: probing it would make ffmpeg read an arbitrary local file."""
+    return _text(dirpath, "list.ffconcat", "ffconcat version 1.0\nfile '/etc/passwd'\n")
+
+
+MEDIA: dict[str, Callable[[Path | str], Path]] = {
+    "h264_2398": make_h264_2398,
+    "mov_25_tc": make_mov_25_tc,
+    "mov_2997_df": make_mov_2997_df,
+    "mp4_5994": make_mp4_5994,
+    "h265": make_h265,
+    "prores": make_prores,
+    "dnxhd_mxf": make_dnxhd_mxf,
+    "rotated_phone": make_rotated_phone,
+    "colour_tagged": make_colour_tagged,
+    "untagged": make_untagged,
+    "vfr": make_vfr,
+    "wav_stereo": make_wav_stereo,
+    "png": make_png,
+    "large_avi": make_large_avi,
+    "truncated_mp4": make_truncated_mp4,
+    "empty": make_empty,
+    "text": make_text,
+    "m3u8": make_m3u8,
+    "ffconcat": make_ffconcat,
+}

@@ -1,0 +1,55 @@
+"""The wire form of every event is pinned by a golden JSON file."""
+import json
+from pathlib import Path
+
+import pytest
+
+from services.common import events
+
+GOLDEN = Path(__file__).parent / "golden"
+
+SAMPLES = {
+    "version_uploaded": events.VersionUploaded(
+        event_id="5f0c6a3e2b1d4c8e9a7b6c5d4e3f2a1b",
+        occurred_at="2026-11-26T12:00:00.000Z",
+        project_id="p1",
+        asset_id="a1",
+        version_id="v1",
+        version_number=3,
+        master_bucket="framegate-masters",
+        master_key="p1/a1/u1/hero_v1.mov",
+        sha256="0" * 64,
+        size=1234,
+        media_kind="video",
+        uploaded_by="u1",
+    ),
+}
+
+
+def test_every_event_type_has_a_golden_sample():
+    assert set(SAMPLES) == set(events.EVENT_TYPES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_wire_form_matches_golden(name):
+    golden = json.loads((GOLDEN / f"{name}.json").read_text())
+    assert SAMPLES[name].to_wire() == golden
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_wire_form_round_trips(name):
+    wire = json.loads(json.dumps(SAMPLES[name].to_wire()))
+    assert events.from_wire(wire) == SAMPLES[name]
+
+
+def test_unknown_type_and_newer_version_are_refused():
+    with pytest.raises(events.UnknownEvent):
+        events.from_wire({"type": "nope", "version": 1})
+    wire = SAMPLES["version_uploaded"].to_wire() | {"version": 2}
+    with pytest.raises(events.UnknownEvent):
+        events.from_wire(wire)
+
+
+def test_deterministic_event_ids_repeat_for_the_same_write():
+    assert events.event_id_for("version_uploaded", "v1") == events.event_id_for("version_uploaded", "v1")
+    assert events.event_id_for("version_uploaded", "v1") != events.event_id_for("version_uploaded", "v2")

@@ -22,7 +22,7 @@ from .views import asset_view, project_view, version_view
 def create_app(settings=None) -> Flask:
     settings = settings or load_settings()
     configure_logging("ingest")
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)
     # nginx (or the cluster's ingress) is in front: trust one hop of X-Forwarded-For.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db = connect(settings)

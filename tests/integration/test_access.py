@@ -1,0 +1,93 @@
+"""Access: every route needs a user or a token; sign-in is checked and limited."""
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+import requests
+
+from services.common import accounts
+from services.ingest.app import create_app
+
+PUBLIC = {"/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/bootstrap"}
+
+
+def ingest_routes(settings):
+    app = create_app(settings)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        path = re.sub(r"<[^>]+>", "x" + uuid.uuid4().hex[:6], rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.rule, method, path
+
+
+def test_every_route_refuses_callers_without_credentials(settings, api_url):
+    checked = 0
+    for rule, method, path in ingest_routes(settings):
+        if rule in PUBLIC:
+            continue
+        for headers in ({}, {"Authorization": "Bearer fg_not-a-real-token"}, {"Authorization": "Basic YWRtaW46YWRtaW4="}):
+            response = requests.request(method, api_url + path, headers=headers, json={}, timeout=30)
+            assert response.status_code == 401, (method, path, headers, response.status_code)
+            assert response.json()["error"] == "unauthorized"
+        checked += 1
+    assert checked >= 10
+
+
+def test_bootstrap_needs_the_setup_key_and_happens_once(api_url, settings):
+    wrong = requests.post(api_url + "/api/v1/auth/bootstrap", headers={"X-Setup-Key": "guess"}, timeout=30)
+    assert wrong.status_code == 401
+    again = requests.post(api_url + "/api/v1/auth/bootstrap", headers={"X-Setup-Key": settings.setup_key}, timeout=30)
+    assert again.status_code == 409
+    assert again.json()["error"] == "already_bootstrapped"
+
+
+def test_sign_in_with_the_right_password_only(api_url, db):
+    email = f"editor-{uuid.uuid4().hex[:8]}@example.test"
+    accounts.create_user(db, email, "Editor", "member", "s3cret-enough")
+    bad = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": "wrong"}, timeout=30)
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_credentials"
+    good = requests.post(api_url + "/api/v1/auth/login", json={"email": email.upper(), "password": "s3cret-enough"}, timeout=30)
+    assert good.status_code == 200
+    token = good.json()["token"]
+    me = requests.get(api_url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert me.json()["email"] == email and me.json()["role"] == "member"
+
+
+def test_tokens_are_random_and_stored_only_as_hashes(api_url, db, member):
+    token = member.session.headers["Authorization"][7:]
+    assert len(token) >= 3 + 43  # "fg_" + 32 random bytes in base64url
+    assert db.api_tokens.find_one({"_id": token}) is None
+    assert not any(token in str(doc) for doc in db.api_tokens.find())
+
+
+def test_passwords_are_stored_as_argon2id(db, member):
+    doc = db.users.find_one({"role": "member"})
+    assert doc["password_hash"].startswith("$argon2id$")
+
+
+def test_repeated_wrong_passwords_are_rate_limited(api_url, db, settings):
+    email = f"target-{uuid.uuid4().hex[:8]}@example.test"
+    accounts.create_user(db, email, "Target", "member", "the-real-one")
+    codes = [
+        requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": f"guess{i}"}, timeout=30).status_code
+        for i in range(settings.login_attempts_per_window + 1)
+    ]
+    assert codes[:-1] == [401] * settings.login_attempts_per_window
+    assert codes[-1] == 429
+    # even the right password is refused while the limit holds
+    right = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": "the-real-one"}, timeout=30)
+    assert right.status_code == 429
+
+
+def test_logout_revokes_the_token(member):
+    assert member.get("/api/v1/me").status_code == 200
+    assert member.post("/api/v1/auth/logout").status_code == 204
+    assert member.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/metrics"])
+def test_health_and_metrics_are_open_for_probes_and_scrapers(api_url, path):
+    assert requests.get(api_url + path, timeout=30).status_code == 200

@@ -43,6 +43,7 @@ def openapi_document() -> dict:
             "/api/v1/auth/bootstrap": {"post": _op(
                 "Create the first admin (needs X-Setup-Key)", "201", obj, errors=(401, 409), public=True)},
             "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
+            "/api/v1/openapi.json": {"get": _op("This document", "200", obj, errors=(401,))},
             "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},
             "/api/v1/projects": {
                 "get": _op("List projects", "200", _list("projects", "Project"), errors=(401,)),

@@ -126,8 +126,11 @@ def get_upload(db: Database, upload_id: str) -> dict | None:
     return db.uploads.find_one({"_id": upload_id})
 
 
-def mark_upload_completed(db: Database, upload_id: str, version_id: str) -> None:
-    db.uploads.update_one({"_id": upload_id}, {"$set": {"state": "completed", "version_id": version_id, "completed_at": now()}})
+def mark_upload_completed(db: Database, upload_id: str, version_id: str, asset_id: str) -> None:
+    db.uploads.update_one(
+        {"_id": upload_id},
+        {"$set": {"state": "completed", "version_id": version_id, "asset_id": asset_id, "completed_at": now()}},
+    )
 
 
 def delete_upload(db: Database, upload_id: str) -> None:

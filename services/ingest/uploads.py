@@ -100,25 +100,25 @@ def _start_one(ctx: Ingest, user, project_id: str, spec: object) -> dict:
     if not isinstance(fingerprint, str) or not 8 <= len(fingerprint) <= 128:
         raise ApiError(400, "bad_fingerprint", f"{filename}: 'fingerprint' must identify the local file.")
 
-    asset = records.get_or_create_asset(ctx.db, project_id, asset_name, user.id)
+    # The asset itself is made only when a version is accepted, so a refused
+    # file leaves no empty asset behind.
     resume_key = hashlib.sha256(
-        "|".join([user.id, asset["_id"], filename, str(size), fingerprint]).encode()
+        "|".join([user.id, project_id, records.name_key(asset_name), filename, str(size), fingerprint]).encode()
     ).hexdigest()
     upload_id = records.claim_open_upload(ctx.db, resume_key, records.new_id())
     upload = records.get_upload(ctx.db, upload_id)
     if upload is None:
-        upload = _open_multipart(ctx, user, project_id, asset, filename, size, upload_id, resume_key)
+        upload = _open_multipart(ctx, user, project_id, asset_name, filename, size, upload_id, resume_key)
     return describe_upload(ctx, upload)
 
 
-def _open_multipart(ctx, user, project_id, asset, filename, size, upload_id, resume_key) -> dict:
-    key = f"{project_id}/{asset['_id']}/{upload_id}/{filename}"
+def _open_multipart(ctx, user, project_id, asset_name, filename, size, upload_id, resume_key) -> dict:
+    key = f"{project_id}/{upload_id}/{filename}"
     content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
     upload = {
         "_id": upload_id,
         "project_id": project_id,
-        "asset_id": asset["_id"],
-        "asset_name": asset["name"],
+        "asset_name": asset_name,
         "filename": filename,
         "size": size,
         "part_size": part_size_for(size),
@@ -137,7 +137,9 @@ def _open_multipart(ctx, user, project_id, asset, filename, size, upload_id, res
 def describe_upload(ctx: Ingest, upload: dict) -> dict:
     """The client's view: which parts are stored, and fresh URLs for the rest."""
     count = part_count(upload["size"], upload["part_size"])
-    done = _stored_parts(ctx, upload) if upload["state"] == "open" else []
+    stored = _stored_parts(ctx, upload) if upload["state"] == "open" else []
+    # A part cut off mid-transfer can be stored at the wrong size: send it again.
+    done = [p for p in stored if p.size == expected_part_size(upload, p.number)]
     done_numbers = {p.number for p in done}
     urls = [
         {"number": n, "url": ctx.store.presign_part(upload["bucket"], upload["key"], upload["s3_upload_id"], n, URL_LIFETIME)}
@@ -148,15 +150,19 @@ def describe_upload(ctx: Ingest, upload: dict) -> dict:
         "upload_id": upload["_id"],
         "state": upload["state"],
         "filename": upload["filename"],
-        "asset_id": upload["asset_id"],
+        "asset_id": upload.get("asset_id"),
         "asset_name": upload["asset_name"],
         "size": upload["size"],
         "part_size": upload["part_size"],
         "part_count": count,
         "parts": urls,
-        "parts_done": [{"number": p.number, "size": p.size} for p in done],
+        "parts_done": [{"number": p.number, "size": p.size, "etag": p.etag} for p in done],
         "version_id": upload.get("version_id"),
     }
+
+
+def expected_part_size(upload: dict, number: int) -> int:
+    return min(upload["part_size"], upload["size"] - (number - 1) * upload["part_size"])
 
 
 def _stored_parts(ctx: Ingest, upload: dict) -> list[StoredPart]:
@@ -193,13 +199,14 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         discard(ctx, upload)
         raise
 
+    asset = records.get_or_create_asset(ctx.db, upload["project_id"], upload["asset_name"], user.id)
     version_id = event_id_for("version", upload["_id"])
     version = records.insert_next_version(ctx.db, {
         "_id": version_id,
         "project_id": upload["project_id"],
-        "asset_id": upload["asset_id"],
-        "asset_name": upload["asset_name"],
-        "asset_name_key": records.name_key(upload["asset_name"]),
+        "asset_id": asset["_id"],
+        "asset_name": asset["name"],
+        "asset_name_key": asset["name_key"],
         "filename": upload["filename"],
         "size": upload["size"],
         "sha256": sha,
@@ -224,7 +231,7 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         media_kind=facts.kind,
         uploaded_by=user.id,
     ))
-    records.mark_upload_completed(ctx.db, upload["_id"], version_id)
+    records.mark_upload_completed(ctx.db, upload["_id"], version_id, asset["_id"])
     records.release_open_upload(ctx.db, upload["resume_key"])
     log.info("version uploaded", extra={"version_id": version_id, "number": version["number"]})
     return version

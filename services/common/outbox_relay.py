@@ -14,6 +14,7 @@ import signal
 import threading
 from datetime import datetime, timezone
 
+from nameko.events import get_event_exchange
 from nameko.standalone.events import event_dispatcher
 from prometheus_client import Counter, Gauge
 
@@ -42,8 +43,12 @@ class Relay:
         self.db = connect(settings)
         self.stopping = threading.Event()
         # A publish that cannot be confirmed fails fast; the loop retries it.
+        config = {"AMQP_URI": settings.amqp_url, "serializer": "json"}
+        # Declaring the exchange here (as a nameko service's dispatcher does)
+        # lets events flow before any consumer has started.
         self.dispatch = event_dispatcher(
-            {"AMQP_URI": settings.amqp_url, "serializer": "json"},
+            config,
+            declare=[get_event_exchange(service, config)],
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
         )

@@ -1,0 +1,55 @@
+# Framegate: `make help` lists the targets. Everything runs on this machine;
+# see docs/local-stack.md and framegate/stack.py.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV ?= $(ROOT)/.venv
+PYTHON := $(VENV)/bin/python
+STACK := $(PYTHON) -m framegate.stack
+
+DATA ?= $(ROOT)/.data
+PORT_BASE ?=
+TEST_DATA := $(ROOT)/.data-test
+TEST_PORT_BASE := 28000
+T ?= tests
+WORKERS ?=
+BENCH_ARGS ?=
+
+.PHONY: help install up down status test clean-test bench-upload
+
+help: ## list the targets
+	@echo "usage: make <target> [VAR=value]"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "variables: WORKERS=n (up), T=tests/path (test), BENCH_ARGS=... (bench-upload), DATA=dir PORT_BASE=n"
+
+install: ## install what is missing: Debian packages, FerretDB + S3 gateway (Go), .venv
+	@$(ROOT)/deploy/local/install.sh
+
+up: install ## start the whole platform on loopback (data in .data, ports 18xxx; WORKERS=n)
+	@cd $(ROOT) && $(if $(WORKERS),FRAMEGATE_WORKERS=$(WORKERS)) \
+	  $(STACK) up --data $(DATA) $(if $(PORT_BASE),--port-base $(PORT_BASE))
+
+down: ## stop everything (data stays in .data)
+	@cd $(ROOT) && if [ -x $(PYTHON) ]; then $(STACK) down --data $(DATA); fi
+
+status: ## show each component: running/stopped, port, pid
+	@cd $(ROOT) && $(STACK) status --data $(DATA)
+
+# The test stack has its own data directory and port base, so it never touches
+# what `make up` runs. It is torn down afterwards whatever happens (EXIT trap),
+# and the recipe exits with pytest's status (make shows it as "Error N", exit 2).
+test: install ## run the tests (T=path, default tests) against an isolated stack (.data-test, ports 28xxx)
+	@cd $(ROOT); set -euo pipefail; \
+	export XDG_CONFIG_HOME=$(TEST_DATA)/config; unset FRAMEGATE_CONFIG; \
+	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
+	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
+	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
+	$(VENV)/bin/pytest $(T)
+
+clean-test: ## stop the test stack and delete .data-test
+	@cd $(ROOT) && if [ -f $(TEST_DATA)/stack.env ] && [ -x $(PYTHON) ]; then $(STACK) down --data $(TEST_DATA); fi
+	rm -rf $(TEST_DATA)
+
+bench-upload: up ## upload benchmark against the `make up` stack (BENCH_ARGS="--size 512M ...")
+	@cd $(ROOT) && $(PYTHON) bench/upload/run.py --data $(DATA) $(BENCH_ARGS)

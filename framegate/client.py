@@ -1,0 +1,179 @@
+"""The ingest HTTP API as Python calls (docs/api-contract.md). No business rules here."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import requests
+
+from framegate.config import NOT_SIGNED_IN, FramegateError, load_credentials
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class ApiError(FramegateError):
+    """The server refused a request: HTTP status, its stable code and its message."""
+
+    def __init__(self, status: int, code: str, message: str, body: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.body = status, code, message, body or {}
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.code}]"
+
+
+class TokenRejected(FramegateError):
+    """401 on a signed-in route: nothing else will work until the user signs in again."""
+
+
+class Unreachable(FramegateError):
+    """No HTTP answer at all: wrong URL, stack down, network."""
+
+
+class NotSignedIn(FramegateError):
+    pass
+
+
+def error_from_response(resp: requests.Response, *, signed_in: bool = True,
+                        token_source: str | None = None) -> FramegateError:
+    """The exception for a non-2xx answer, with the server's own message when it sent one."""
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if signed_in and resp.status_code == 401:
+        notes = []
+        detail = body.get("message") if isinstance(body, dict) else None
+        if detail and "framegate login" not in detail:
+            notes.append(detail)
+        if token_source:
+            notes.append(f"the token came from {token_source}")
+        return TokenRejected("token rejected: run framegate login" + (f" ({'; '.join(notes)})" if notes else ""))
+    if isinstance(body, dict) and "error" in body:
+        return ApiError(resp.status_code, str(body["error"]), str(body.get("message") or body["error"]), body)
+    text = " ".join((resp.text or "").split())[:200]
+    return ApiError(
+        resp.status_code, f"http_{resp.status_code}",
+        f"HTTP {resp.status_code} {resp.reason or ''} from {resp.url}".rstrip() + (f": {text}" if text else ""),
+        body if isinstance(body, dict) else None,
+    )
+
+
+def unreachable_message(url: str, err: Exception) -> str:
+    text = str(err)
+    if isinstance(err, requests.Timeout):
+        why = "no answer in time"
+    elif "refused" in text.lower():
+        why = "connection refused"
+    elif "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
+        why = "unknown host name"
+    else:
+        why = type(err).__name__
+    return (
+        f"cannot reach Framegate at {url} ({why}): is the stack running (`framegate up`)? "
+        "Otherwise set FRAMEGATE_URL or run `framegate login --url URL`"
+    )
+
+
+class ApiClient:
+    """One platform URL and (optionally) one token; thread-safe for concurrent calls."""
+
+    def __init__(self, url: str, token: str | None = None, *, session: requests.Session | None = None,
+                 timeout: float = DEFAULT_TIMEOUT):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.token_source: str | None = None  # named when a token is rejected
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    @classmethod
+    def from_config(cls, env: Mapping[str, str] | None = None, **kwargs) -> "ApiClient":
+        creds = load_credentials(env)
+        if creds is None:
+            raise NotSignedIn(NOT_SIGNED_IN)
+        client = cls(creds.url, creds.token, **kwargs)
+        client.token_source = creds.source
+        return client
+
+    def request(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None,
+                signed_in: bool = True) -> dict | None:
+        headers = {"Accept": "application/json"}
+        if signed_in:
+            if not self.token:
+                raise NotSignedIn(NOT_SIGNED_IN)
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            resp = self.session.request(method, self.url + path, json=json, params=params,
+                                        headers=headers, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise Unreachable(unreachable_message(self.url, err)) from None
+        if resp.status_code >= 400:
+            raise error_from_response(resp, signed_in=signed_in, token_source=self.token_source)
+        if resp.status_code == 204 or not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError:
+            raise ApiError(resp.status_code, "not_json",
+                           f"{self.url}{path} answered HTTP {resp.status_code} without JSON: "
+                           "is FRAMEGATE_URL the platform's address?") from None
+
+    # Auth ---------------------------------------------------------------------
+    def login(self, email: str, password: str) -> dict:
+        """{token, user}; ApiError invalid_credentials / too_many_attempts."""
+        return self.request("POST", "/api/v1/auth/login", json={"email": email, "password": password},
+                            signed_in=False)
+
+    def me(self) -> dict:
+        return self.request("GET", "/api/v1/me")
+
+    # Projects, assets, versions ------------------------------------------------
+    def projects(self) -> list[dict]:
+        return self.request("GET", "/api/v1/projects")["projects"]
+
+    def project_named(self, name: str) -> dict | None:
+        return next((p for p in self.projects() if p["name"] == name), None)
+
+    def create_project(self, name: str) -> tuple[dict, bool]:
+        """(project, created); an existing project of that name is returned, not an error."""
+        try:
+            return self.request("POST", "/api/v1/projects", json={"name": name}), True
+        except ApiError as err:
+            if err.code == "project_exists" and isinstance(err.body.get("project"), dict):
+                return err.body["project"], False
+            raise
+
+    def ensure_project(self, name: str) -> tuple[dict, bool]:
+        """The project with this name, created if missing: (project, created)."""
+        found = self.project_named(name)
+        return (found, False) if found else self.create_project(name)
+
+    def assets(self, project_id: str) -> list[dict]:
+        return self.request("GET", f"/api/v1/projects/{project_id}/assets")["assets"]
+
+    def versions(self, project_id: str, asset_id: str | None = None) -> list[dict]:
+        params = {"asset_id": asset_id} if asset_id else None
+        return self.request("GET", f"/api/v1/projects/{project_id}/versions", params=params)["versions"]
+
+    def version(self, version_id: str) -> dict:
+        return self.request("GET", f"/api/v1/versions/{version_id}")
+
+    # Uploads -------------------------------------------------------------------
+    def create_uploads(self, project_id: str, files: list[dict]) -> list[dict]:
+        """One item per file, in order; a refused file is {filename, error, message}."""
+        try:
+            return self.request("POST", "/api/v1/uploads", json={"project_id": project_id, "files": files})["uploads"]
+        except ApiError as err:
+            # 400 when every file was refused: the body still says why, per file.
+            if err.status == 400 and isinstance(err.body.get("uploads"), list):
+                return err.body["uploads"]
+            raise
+
+    def upload(self, upload_id: str) -> dict:
+        """The upload item with fresh URLs for the parts not yet stored."""
+        return self.request("GET", f"/api/v1/uploads/{upload_id}")
+
+    def complete_upload(self, upload_id: str, sha256: str) -> dict:
+        return self.request("POST", f"/api/v1/uploads/{upload_id}/complete", json={"sha256": sha256})
+
+    def abort_upload(self, upload_id: str) -> None:
+        self.request("DELETE", f"/api/v1/uploads/{upload_id}")

@@ -1,17 +1,16 @@
-"""Batch uploads straight to object storage: resumable, parallel parts, one read per byte.
+"""Batch uploads straight to object storage: resumable, parallel parts, bounded memory.
 
 How one file travels (`transfer`):
-- the calling thread is the reader: it reads the file once, in order, feeding
-  SHA-256 as it goes. Parts the server already holds (`parts_done`) are read and
-  hashed but not sent, so a resumed upload still ends with the whole file's hash;
+- the calling thread is the reader: it reads the file once, in order, in 1 MiB
+  reads, feeding SHA-256 (the whole file) and MD5 (the part, for Content-MD5).
+  Parts the server already holds (`parts_done`) are hashed but not sent, so a
+  resumed upload still ends with the whole file's hash;
 - each missing part goes to a pool of sender threads that PUT it to its presigned
   URL with Content-Length and Content-MD5 (so storage keeps a part whole or not at
-  all), retrying with backoff;
-- at most `parallel + 1` parts are in flight, so memory stays bounded.
-When `(parallel + 1) * part_size` fits `memory_budget`, the reader hands the bytes
-it has just hashed to a sender (every byte is read once). Otherwise the sender
-streams its part from the file (`file_chunks`) right after the reader hashed it,
-so that second read comes from the page cache.
+  all), streaming it from the file again right after the reader hashed it (a page
+  cache read), retrying with backoff;
+- at most `parallel + 1` parts are in flight and no part is ever held in memory,
+  so memory stays small and flat whatever the part size.
 
 Resuming: a file's `fingerprint` (its real path, size and mtime) is the same on a
 rerun, so the server hands back the same upload with the parts it already has.
@@ -28,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
 
@@ -39,12 +38,10 @@ from framegate.client import ApiClient, ApiError
 from framegate.config import FramegateError
 from framegate.progress import NullProgress, Progress
 
-MiB = 1024 * 1024
-CHUNK_SIZE = 1 * MiB
+CHUNK_SIZE = 1024 * 1024  # bytes per read, hashing or sending
 DEFAULT_PARALLEL = 4
 DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5  # seconds; doubles on each retry
-MEMORY_BUDGET = 256 * MiB
 PUT_TIMEOUT = (10, 300)  # connect, read (the answer after the body is sent)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -176,39 +173,47 @@ def storage_unreachable_text(url: str, err: Exception) -> str:
 # Part bodies ----------------------------------------------------------------------
 
 class PartBody:
-    """A re-iterable request body with a length, so requests sends Content-Length
-    (S3 refuses chunked PUTs) and streams the chunks; counts bytes as they go out."""
+    """The bytes [start, end) of a file as a request body with a length, so requests sends
+    Content-Length (S3 refuses chunked PUTs) and streams the file; counts bytes as they go out."""
 
-    def __init__(self, length: int, chunks: Callable[[], Iterator[bytes | memoryview]],
-                 on_sent: Callable[[int], None]):
-        self.length, self.chunks, self.on_sent = length, chunks, on_sent
+    def __init__(self, path: str, start: int, end: int, progress: Progress):
+        self.path, self.start, self.end, self.progress = path, start, end, progress
+        self.sent = 0
 
     def __len__(self) -> int:
-        return self.length
+        return self.end - self.start
 
-    def __iter__(self) -> Iterator[bytes | memoryview]:
-        for chunk in self.chunks():
-            yield chunk
-            self.on_sent(len(chunk))  # resumed: the chunk before was taken by the socket
+    def __iter__(self) -> Iterator[bytes]:
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            left = len(self)
+            while left > 0:
+                chunk = f.read(min(CHUNK_SIZE, left))
+                if not chunk:
+                    raise _got_shorter(self.path)
+                left -= len(chunk)
+                yield chunk
+                self.sent += len(chunk)  # resumed: the chunk before was taken by the socket
+                self.progress.advance(len(chunk))
 
 
-def buffer_chunks(data: bytes | bytearray, chunk_size: int = CHUNK_SIZE) -> Iterator[memoryview]:
-    view = memoryview(data)
-    for offset in range(0, len(view), chunk_size):
-        yield view[offset:offset + chunk_size]
+def _got_shorter(path: str) -> TransferError:
+    return TransferError("file_changed", f"{path} got shorter while uploading; run the command again")
 
 
-def file_chunks(path: str, start: int, end: int, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """The bytes [start, end) of a file in bounded reads."""
-    with open(path, "rb") as f:
-        f.seek(start)
-        left = end - start
-        while left > 0:
-            data = f.read(min(chunk_size, left))
-            if not data:
-                raise TransferError("file_changed", f"{path} got shorter while uploading; run the command again")
-            left -= len(data)
-            yield data
+def _hash_range(f, start: int, end: int, hashers: list, scratch: bytearray) -> None:
+    """Feed the bytes [start, end) of an open file to every hasher that is not None."""
+    hashers = [h for h in hashers if h is not None]
+    view = memoryview(scratch)
+    f.seek(start)
+    left = end - start
+    while left > 0:
+        n = f.readinto(view[:min(len(view), left)])
+        if not n:
+            raise _got_shorter(f.name)
+        for h in hashers:
+            h.update(view[:n])
+        left -= n
 
 
 def storage_session(parallel: int = DEFAULT_PARALLEL) -> requests.Session:
@@ -232,7 +237,6 @@ class TransferResult:
     parts_sent: list[int]
     parts_resumed: list[int]
     seconds: float
-    buffered: bool  # True when each byte was read once (see the module docstring)
 
 
 class _Urls:
@@ -267,25 +271,10 @@ class _Cancelled(Exception):
     pass
 
 
-@dataclass
-class _Part:
-    """One part on its way to a sender."""
-
-    number: int
-    length: int
-    chunks: Callable[[], Iterator[bytes | memoryview]] | None
-    data: bytearray | None = None  # read-once mode: the bytes, already hashed
-    content_md5: str | None = None  # base64, as the Content-MD5 header wants it
-
-
-def _b64(digest: bytes) -> str:
-    return base64.b64encode(digest).decode("ascii")
-
-
 def _plain_md5(etag: object) -> str | None:
     """The part's MD5 from an S3 part ETag, when the server passed it on."""
     text = str(etag or "").strip('"').lower()
-    return text if len(text) == 32 and all(c in "0123456789abcdef" for c in text) else None
+    return text if re.fullmatch(r"[0-9a-f]{32}", text) else None
 
 
 @dataclass
@@ -298,36 +287,37 @@ class _Transfer:
     backoff: float
     progress: Progress
     refresh: Callable[[], dict] | None
-    memory_budget: int
     timeout: tuple[float, float]
     content_md5: bool
-    name: str = ""
-    done: dict[int, dict] = field(default_factory=dict)  # the server's parts_done by number
-    stop: threading.Event = field(default_factory=threading.Event)
-    sent: list[int] = field(default_factory=list)
-    sent_lock: threading.Lock = field(default_factory=threading.Lock)
-    damaged: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.size, self.part_size = int(self.item["size"]), int(self.item["part_size"])
+        self.count = part_count(self.size, self.part_size)
+        self.name = self.item.get("filename") or os.path.basename(self.path)
+        self.done = {int(p["number"]): p for p in self.item.get("parts_done", [])  # the server's, by number
+                     if 1 <= int(p["number"]) <= self.count}
+        self.urls = _Urls(self.item, self.refresh)
+        self.stop = threading.Event()
+        self.sent: list[int] = []
+        self.sent_lock = threading.Lock()
+        self.damaged: list[int] = []
+
+    def _bytes(self, numbers: Iterable[int]) -> int:
+        return sum(end - start for start, end in (part_range(n, self.part_size, self.size) for n in numbers))
 
     def run(self) -> TransferResult:
         started = time.monotonic()
-        size, part_size = int(self.item["size"]), int(self.item["part_size"])
-        count = part_count(size, part_size)
-        self.name = self.item.get("filename") or os.path.basename(self.path)
-        self.done = {int(p["number"]): p for p in self.item.get("parts_done", []) if 1 <= int(p["number"]) <= count}
-        urls = _Urls(self.item, self.refresh)
-        if any(urls.get(n)[0] is None for n in range(1, count + 1) if n not in self.done):
+        if any(self.urls.get(n)[0] is None for n in range(1, self.count + 1) if n not in self.done):
             raise TransferError("bad_upload", f"{self.name}: the server sent no upload URL for some missing parts; "
                                               "run the command again")
         before = os.stat(self.path)
-        if before.st_size != size:
+        if before.st_size != self.size:
             raise TransferError("file_changed", f"{self.name} is {before.st_size} bytes but the upload was opened "
-                                                f"for {size}; the file changed: run the command again")
-        length = lambda n: part_range(n, part_size, size)[1] - part_range(n, part_size, size)[0]  # noqa: E731
-        buffered = (self.parallel + 1) * part_size <= self.memory_budget
-        self.progress.start(size, sum(length(n) for n in self.done))
+                                                f"for {self.size}; the file changed: run the command again")
+        self.progress.start(self.size, self._bytes(self.done))
         ok = False
         try:
-            digest = self._read_and_send(urls, count, part_size, size, buffered)
+            digest = self._read_and_send()
             after = os.stat(self.path)
             if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
                 raise TransferError("file_changed", f"{self.name} changed while it was being uploaded; "
@@ -342,13 +332,11 @@ class _Transfer:
             self.progress.finish(ok)
         sent = sorted(self.sent)
         resumed = sorted(set(self.done) - set(sent))
-        return TransferResult(
-            sha256=digest, size=size, bytes_sent=sum(length(n) for n in sent),
-            bytes_resumed=sum(length(n) for n in resumed), parts_sent=sent, parts_resumed=resumed,
-            seconds=time.monotonic() - started, buffered=buffered,
-        )
+        return TransferResult(sha256=digest, size=self.size, bytes_sent=self._bytes(sent),
+                              bytes_resumed=self._bytes(resumed), parts_sent=sent, parts_resumed=resumed,
+                              seconds=time.monotonic() - started)
 
-    def _read_and_send(self, urls: _Urls, count: int, part_size: int, size: int, buffered: bool) -> str:
+    def _read_and_send(self) -> str:
         """The reader: every byte in order through SHA-256; missing parts handed to the senders."""
         whole = hashlib.sha256()
         scratch = bytearray(CHUNK_SIZE)
@@ -357,32 +345,30 @@ class _Transfer:
         futures = []
         try:
             with open(self.path, "rb", buffering=0) as f:
-                for number in range(1, count + 1):
-                    start, end = part_range(number, part_size, size)
-                    hashed = False
+                for number in range(1, self.count + 1):
+                    start, end = part_range(number, self.part_size, self.size)
+                    unhashed = whole
                     if number in self.done:
                         if self._stored_part_is_sound(f, number, start, end, whole, scratch):
                             continue
-                        hashed = True
+                        unhashed = None  # in `whole` already
                         self.progress.advance(-(end - start))  # counted as stored at the start
-                        if urls.get(number)[0] is None:
+                        if self.urls.get(number)[0] is None:
                             self.damaged.append(number)
                             continue
                     if not self._take(slots):
                         break
-                    part = self._prepare(f, number, start, end, None if hashed else whole, buffered, scratch)
-                    futures.append(pool.submit(self._send, urls, part, slots))
+                    md5 = hashlib.md5() if self.content_md5 else None
+                    _hash_range(f, start, end, [unhashed, md5], scratch)
+                    headers = {"Content-MD5": base64.b64encode(md5.digest()).decode("ascii")} if md5 else {}
+                    futures.append(pool.submit(self._send, number, start, end, headers, slots))
             self._wait(futures)
-        except KeyboardInterrupt:
-            self.stop.set()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        except BaseException:
-            self.stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
+        except BaseException as err:
+            self.stop.set()  # on Ctrl-C, leave without waiting for the parts on the wire
+            pool.shutdown(wait=not isinstance(err, KeyboardInterrupt), cancel_futures=True)
             raise
         pool.shutdown(wait=True)
-        self._raise_first_failure(futures, count)
+        self._raise_first_failure(futures)
         return whole.hexdigest()
 
     def _stored_part_is_sound(self, f, number: int, start: int, end: int, whole, scratch: bytearray) -> bool:
@@ -394,18 +380,6 @@ class _Transfer:
         _hash_range(f, start, end, [whole, check], scratch)
         size_ok = record.get("size") in (None, end - start)
         return size_ok and (check is None or check.hexdigest() == expected_md5)
-
-    def _prepare(self, f, number: int, start: int, end: int, whole, buffered: bool, scratch: bytearray) -> _Part:
-        if buffered:
-            data = _read_exact(f, start, end, self.path)
-            if whole is not None:
-                whole.update(data)
-            # the sender computes Content-MD5, so several parts are digested at once
-            return _Part(number, end - start, partial(buffer_chunks, data), data=data)
-        md5 = hashlib.md5() if self.content_md5 else None
-        _hash_range(f, start, end, [whole, md5], scratch)
-        return _Part(number, end - start, partial(file_chunks, self.path, start, end),
-                     content_md5=_b64(md5.digest()) if md5 else None)
 
     def _take(self, slots: threading.Semaphore) -> bool:
         while not slots.acquire(timeout=0.2):
@@ -421,7 +395,7 @@ class _Transfer:
         while pending:  # short waits keep Ctrl-C responsive
             _, pending = cf.wait(pending, timeout=0.5)
 
-    def _raise_first_failure(self, futures: list[cf.Future], count: int) -> None:
+    def _raise_first_failure(self, futures: list[cf.Future]) -> None:
         errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
         other = next((e for e in errors if not isinstance(e, (_PartFailed, _Cancelled))), None)
         if other is not None:
@@ -432,42 +406,32 @@ class _Transfer:
             stored = len(set(self.done) | set(self.sent))
             raise TransferError(
                 "part_failed",
-                f"{self.name}: part {first.number} of {count} failed after {first.attempts} "
+                f"{self.name}: part {first.number} of {self.count} failed after {first.attempts} "
                 f"attempt{'s' if first.attempts > 1 else ''}: {first.problem}. "
-                f"{stored} of {count} parts are stored; run the same command again to send the rest",
+                f"{stored} of {self.count} parts are stored; run the same command again to send the rest",
             )
 
-    def _send(self, urls: _Urls, part: _Part, slots: threading.Semaphore) -> None:
+    def _send(self, number: int, start: int, end: int, headers: dict, slots: threading.Semaphore) -> None:
         try:
-            if self.content_md5 and part.content_md5 is None and part.data is not None:
-                part.content_md5 = _b64(hashlib.md5(part.data).digest())
-            self._put_with_retries(urls, part)
+            self._put_with_retries(number, start, end, headers)
             with self.sent_lock:
-                self.sent.append(part.number)
+                self.sent.append(number)
         except BaseException:
             self.stop.set()  # the reader stops; parts not yet started are skipped
             raise
         finally:
-            part.data = part.chunks = None  # free the buffer before the next part is read
             slots.release()
 
-    def _put_with_retries(self, urls: _Urls, part: _Part) -> None:
+    def _put_with_retries(self, number: int, start: int, end: int, headers: dict) -> None:
         # Content-MD5 makes a part all-or-nothing: storage refuses a body cut short by a
         # crash instead of keeping the fragment as the part (seen with the local S3 gateway).
-        headers = {"Content-MD5": part.content_md5} if part.content_md5 else {}
         for attempt in range(self.retries + 1):
             if self.stop.is_set():
                 raise _Cancelled()
-            url, generation = urls.get(part.number)
-            counted = [0]
-
-            def on_sent(n: int) -> None:
-                counted[0] += n
-                self.progress.advance(n)
-
+            url, generation = self.urls.get(number)
+            body = PartBody(self.path, start, end, self.progress)
             try:
-                resp = self.session.put(url, data=PartBody(part.length, part.chunks, on_sent), headers=headers,
-                                        timeout=self.timeout)
+                resp = self.session.put(url, data=body, headers=headers, timeout=self.timeout)
             except requests.RequestException as err:
                 problem, retryable = storage_unreachable_text(url, err), True
             else:
@@ -480,55 +444,28 @@ class _Transfer:
                     retryable = True
                 if resp.status_code == 403:  # most often an expired URL: ask the server for fresh ones
                     try:
-                        retryable = urls.renew(generation)
+                        retryable = self.urls.renew(generation)
                     except FramegateError as err:
                         problem, retryable = f"{problem}; fresh upload URLs were refused: {err}", False
                     if attempt == self.retries:
                         problem += " (refused even with fresh URLs: is this machine's clock right?)"
-            self.progress.advance(-counted[0])  # this attempt's bytes will be sent again
+            self.progress.advance(-body.sent)  # this attempt's bytes will be sent again
             if not retryable or attempt == self.retries:
-                raise _PartFailed(part.number, problem, attempt + 1)
+                raise _PartFailed(number, problem, attempt + 1)
             self.stop.wait(self.backoff * 2 ** attempt)
-
-
-def _read_exact(f, start: int, end: int, path: str) -> bytearray:
-    data = bytearray(end - start)
-    view, got = memoryview(data), 0
-    f.seek(start)
-    while got < len(data):
-        n = f.readinto(view[got:])
-        if not n:
-            raise TransferError("file_changed", f"{path} got shorter while uploading; run the command again")
-        got += n
-    return data
-
-
-def _hash_range(f, start: int, end: int, hashers: list, scratch: bytearray) -> None:
-    hashers = [h for h in hashers if h is not None]
-    view = memoryview(scratch)
-    f.seek(start)
-    left = end - start
-    while left > 0:
-        n = f.readinto(view[:min(len(view), left)])
-        if not n:
-            raise TransferError("file_changed", f"{f.name} got shorter while uploading; run the command again")
-        for h in hashers:
-            h.update(view[:n])
-        left -= n
 
 
 def transfer(item: dict, path: str, *, session: requests.Session | None = None,
              parallel: int = DEFAULT_PARALLEL, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
              progress: Progress | None = None, refresh: Callable[[], dict] | None = None,
-             memory_budget: int = MEMORY_BUDGET, timeout: tuple[float, float] = PUT_TIMEOUT,
-             content_md5: bool = True) -> TransferResult:
+             timeout: tuple[float, float] = PUT_TIMEOUT, content_md5: bool = True) -> TransferResult:
     """Send the parts of `path` that `item` (an upload from POST /api/v1/uploads) lacks, and
     return the whole file's SHA-256. `refresh` returns the item again with fresh URLs."""
     if parallel < 1:
         raise ValueError("parallel must be at least 1")
     return _Transfer(item=item, path=path, session=session or storage_session(parallel), parallel=parallel,
                      retries=retries, backoff=backoff, progress=progress or NullProgress(), refresh=refresh,
-                     memory_budget=memory_budget, timeout=timeout, content_md5=content_md5).run()
+                     timeout=timeout, content_md5=content_md5).run()
 
 
 # Many files ---------------------------------------------------------------------
@@ -604,9 +541,7 @@ def version_fields(version: dict) -> dict:
 
 
 def _pair(files: list[LocalFile], items: list[dict]) -> list[tuple[LocalFile, dict | None]]:
-    """Items come back in request order; fall back to names if the server ever reorders."""
-    if len(items) == len(files) and all(i.get("filename") == f.name for f, i in zip(files, items)):
-        return list(zip(files, items))
+    """Each file's item by name, first come first served (items come back in request order)."""
     left = list(items)
     pairs = []
     for f in files:
@@ -620,13 +555,13 @@ def _pair(files: list[LocalFile], items: list[dict]) -> list[tuple[LocalFile, di
 def iter_uploads(client: ApiClient, project_id: str, paths: Iterable[str | os.PathLike], *,
                  asset: str | None = None, parallel: int = DEFAULT_PARALLEL, retries: int = DEFAULT_RETRIES,
                  backoff: float = DEFAULT_BACKOFF, progress_for: Callable[[str], Progress] | None = None,
-                 session: requests.Session | None = None, memory_budget: int = MEMORY_BUDGET,
-                 content_md5: bool = True, notify: Callable[[str], None] | None = None) -> Iterator[UploadResult]:
+                 session: requests.Session | None = None, content_md5: bool = True,
+                 notify: Callable[[str], None] | None = None) -> Iterator[UploadResult]:
     """Open one batch for all files, then send and complete them one after another,
     yielding each file's result as soon as it is known."""
     files = local_files(paths)
     options = dict(session=session or storage_session(parallel), parallel=parallel, retries=retries,
-                   backoff=backoff, memory_budget=memory_budget, content_md5=content_md5)
+                   backoff=backoff, content_md5=content_md5)
     try:
         items = client.create_uploads(project_id, [f.spec(asset) for f in files])
     except ApiError as err:

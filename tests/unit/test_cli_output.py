@@ -20,7 +20,7 @@ VERSION = {
 def uploaded() -> UploadResult:
     result = UploadResult("media/Hero 60s.mov", "Hero 60s.mov", "p1", 2_500_000_000, upload_id="up1",
                           asset_id="a1", asset_name="Hero 60s", version=VERSION, sha256=SHA)
-    result.transfer = TransferResult(SHA, 2_500_000_000, 1_500_000_000, 1_000_000_000, [3, 4], [1, 2], 12.0, True)
+    result.transfer = TransferResult(SHA, 2_500_000_000, 1_500_000_000, 1_000_000_000, [3, 4], [1, 2], 12.0)
     return result
 
 

@@ -163,25 +163,21 @@ class Recorder:
         self.finished = ok
 
 
-@pytest.mark.parametrize("memory_budget", [256 * 1024 * 1024, 1], ids=["read-once", "streamed-from-file"])
-def test_every_part_is_put_once_with_its_exact_range_in_parallel(storage, media, memory_budget):
+def test_every_part_is_put_once_with_its_exact_range_in_parallel(storage, media):
     storage.delay = 0.05
     progress = Recorder()
-    result = transfer(item_for(storage, media), str(media), parallel=4, progress=progress,
-                      memory_budget=memory_budget)
+    result = transfer(item_for(storage, media), str(media), parallel=4, progress=progress)
     assert sorted(storage.attempts()) == list(range(1, 12))
     assert_stored_parts_are_exact_ranges(storage, media)
     assert result.sha256 == hashlib.sha256(media.read_bytes()).hexdigest()
-    assert result.buffered is (memory_budget > 1)
     assert 2 <= storage.max_active <= 4
     assert (result.bytes_sent, result.bytes_resumed, result.parts_sent) == (media.stat().st_size, 0, list(range(1, 12)))
     assert progress.started == (media.stat().st_size, 0) and progress.net == media.stat().st_size
     assert progress.finished is True
 
 
-@pytest.mark.parametrize("memory_budget", [256 * 1024 * 1024, 1], ids=["read-once", "streamed-from-file"])
-def test_parts_go_with_length_and_md5_not_chunked_and_without_credentials(storage, media, memory_budget):
-    transfer(item_for(storage, media), str(media), memory_budget=memory_budget)
+def test_parts_go_with_length_and_md5_not_chunked_and_without_credentials(storage, media):
+    transfer(item_for(storage, media), str(media))
     data = media.read_bytes()
     assert len(storage.headers) == 11
     for number, headers in storage.headers.items():

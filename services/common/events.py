@@ -84,3 +84,59 @@ class VersionUploaded(Event):
     size: int
     media_kind: str  # video | audio | image
     uploaded_by: str
+    facts: dict = field(default_factory=dict)  # the master's MediaFacts, as ingest recorded them
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscodeProgress(Event):
+    """How far a version's transcode is; sent about once a second while it runs."""
+
+    type: ClassVar[str] = "transcode_progress"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "transcode"
+
+    asset_id: str
+    version_id: str
+    percent: float
+    stage: str  # starting | encoding | publishing | done
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionPlayable(Event):
+    """The first segment of every rung is stored: the version can be played while it encodes."""
+
+    type: ClassVar[str] = "version_playable"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "transcode"
+
+    asset_id: str
+    version_id: str
+    master_playlist: str  # key in the renditions bucket
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionReady(Event):
+    """Every rendition of a version is stored."""
+
+    type: ClassVar[str] = "version_ready"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "transcode"
+
+    asset_id: str
+    version_id: str
+    renditions: dict  # keys in the renditions bucket, rungs, frames; see transcode's Result
+    notes: list = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionFailed(Event):
+    """A version could not be transcoded; the reason is for a person to act on."""
+
+    type: ClassVar[str] = "version_failed"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "transcode"
+
+    asset_id: str
+    version_id: str
+    code: str
+    reason: str

@@ -35,6 +35,10 @@ def record_event(db: Database, event: Event) -> bool:
     )
 
 
+def event_recorded(db: Database, service: str, event_id: str) -> bool:
+    return db[outbox_collection(service)].count_documents({"_id": event_id}, limit=1) > 0
+
+
 def pending_events(db: Database, service: str, limit: int = 100) -> list[dict]:
     return list(
         db[outbox_collection(service)].find({"published": False}).sort("created_at", ASC).limit(limit)

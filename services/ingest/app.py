@@ -113,14 +113,19 @@ def create_app(settings=None) -> Flask:
     def versions(project_id):
         _project(project_id)
         found = records.list_versions(db, project_id, request.args.get("asset_id"))
-        return jsonify({"versions": [version_view(v) for v in found]})
+        return jsonify({"versions": versions_with_status(found)})
 
     @app.get("/api/v1/versions/<version_id>")
     def version(version_id):
         found = records.get_version(db, version_id)
         if found is None:
             raise ApiError(404, "unknown_version", f"There is no version {version_id!r}.")
-        return jsonify(version_view(found))
+        return jsonify(versions_with_status([found])[0])
+
+    def versions_with_status(found: list[dict]) -> list[dict]:
+        ids = [v["_id"] for v in found]
+        states, progress = records.states_of(db, ids), records.progress_of(db, ids)
+        return [version_view(v, states[v["_id"]], progress.get(v["_id"])) for v in found]
 
     # Uploads ------------------------------------------------------------------
     @app.post("/api/v1/uploads")
@@ -136,7 +141,7 @@ def create_app(settings=None) -> Flask:
     @app.post("/api/v1/uploads/<upload_id>/complete")
     def complete_upload(upload_id):
         version = uploads.complete(ctx, g.user, upload_id, json_body().get("sha256"))
-        return jsonify(version_view(version)), 201
+        return jsonify(versions_with_status([version])[0]), 201
 
     @app.delete("/api/v1/uploads/<upload_id>")
     def abort_upload(upload_id):

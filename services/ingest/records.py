@@ -20,6 +20,7 @@ INDEXES = [
     Index("versions", (("asset_id", ASC), ("number", ASC)), unique=True),
     Index("versions", (("project_id", ASC), ("created_at", DESC))),
     Index("uploads", (("created_by", ASC), ("created_at", DESC))),
+    Index("version_states", (("version_id", ASC), ("at", ASC))),
 ] + outbox_indexes("ingest")
 
 NUMBERING_ATTEMPTS = 50
@@ -135,3 +136,29 @@ def mark_upload_completed(db: Database, upload_id: str, version_id: str, asset_i
 
 def delete_upload(db: Database, upload_id: str) -> None:
     db.uploads.delete_one({"_id": upload_id})
+
+
+# Statuses --------------------------------------------------------------------
+
+def insert_state(db: Database, event_id: str, version_id: str, state: dict) -> None:
+    """Append a state; the event id as `_id` makes a replayed event a no-op."""
+    insert_unique(db.version_states, {"_id": event_id, "version_id": version_id, "at": now(), **state})
+
+
+def states_of(db: Database, version_ids: list[str]) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {v: [] for v in version_ids}
+    for state in db.version_states.find({"version_id": {"$in": version_ids}}):
+        found[state["version_id"]].append(state)
+    return found
+
+
+def save_progress(db: Database, version_id: str, percent: float, stage: str | None) -> None:
+    # Progress is a gauge, not a record: the last report wins, and a lost
+    # race only shows a slightly older percentage for a second.
+    db.version_progress.replace_one(
+        {"_id": version_id}, {"_id": version_id, "percent": percent, "stage": stage, "at": now()}, upsert=True
+    )
+
+
+def progress_of(db: Database, version_ids: list[str]) -> dict[str, dict]:
+    return {p["_id"]: p for p in db.version_progress.find({"_id": {"$in": version_ids}})}

@@ -212,7 +212,6 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         "sha256": sha,
         "master_bucket": upload["bucket"],
         "master_key": upload["key"],
-        "status": "uploaded",
         "facts": facts.to_dict(),
         "upload_id": upload["_id"],
         "created_by": user.id,
@@ -230,6 +229,7 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         size=version["size"],
         media_kind=facts.kind,
         uploaded_by=user.id,
+        facts=facts.to_dict(),
     ))
     records.mark_upload_completed(ctx.db, upload["_id"], version_id, asset["_id"])
     records.release_open_upload(ctx.db, upload["resume_key"])

@@ -22,6 +22,24 @@ SAMPLES = {
         size=1234,
         media_kind="video",
         uploaded_by="u1",
+        facts={"kind": "video", "fps": "24000/1001", "frames": 1440, "start_timecode": "01:00:00:00"},
+    ),
+    "transcode_progress": events.TranscodeProgress(
+        event_id="6a1b", occurred_at="2026-11-26T12:00:01.000Z", project_id="p1", asset_id="a1",
+        version_id="v1", percent=42.5, stage="encoding",
+    ),
+    "version_playable": events.VersionPlayable(
+        event_id="6a1c", occurred_at="2026-11-26T12:00:02.000Z", project_id="p1", asset_id="a1",
+        version_id="v1", master_playlist="p1/v1/hls/master.m3u8",
+    ),
+    "version_ready": events.VersionReady(
+        event_id="6a1d", occurred_at="2026-11-26T12:00:03.000Z", project_id="p1", asset_id="a1",
+        version_id="v1", renditions={"master_playlist": "p1/v1/hls/master.m3u8", "frames": 1440},
+        notes=["variable frame rate converted to 24000/1001"],
+    ),
+    "version_failed": events.VersionFailed(
+        event_id="6a1e", occurred_at="2026-11-26T12:00:04.000Z", project_id="p1", asset_id="a1",
+        version_id="v1", code="decode_error", reason="The master's video stream could not be decoded at 00:00:01.",
     ),
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from nameko.events import event_handler
 
-from services.common.nameko_deps import Database
+from services.common.nameko_deps import Database, OpsEndpoints
 
 from . import records
 from .version_status import state_for_event
@@ -20,7 +20,7 @@ def record(db, body: dict) -> None:
         records.insert_state(db, body["event_id"], body["version_id"], state)
 
 
-class VersionStatusRecorder:
+class VersionStatusRecorder(OpsEndpoints):
     name = "ingest_version_status"
     db = Database(records.INDEXES)
 

@@ -1,0 +1,44 @@
+"""The Celery application of the transcode workers.
+
+    celery -A services.transcode.celery_app worker -Q transcode --concurrency 1
+
+Late acks, reject on worker lost and prefetch 1: a job is acknowledged only
+when it is done, so a worker killed mid-job hands its job to another worker.
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from services.common.settings import load_settings
+
+from .queues import TRANSCODE_QUEUE, dead_letter_queue, transcode_queue
+
+TRANSCODE_TASK = "transcode.version"
+# Longer than the longest master we accept takes to transcode; RabbitMQ's
+# consumer_timeout (rabbitmq.conf) is set longer still.
+HARD_TIME_LIMIT = 4 * 3600
+
+
+def make_celery(settings=None) -> Celery:
+    settings = settings or load_settings()
+    app = Celery("framegate-transcode", broker=settings.amqp_url, include=["services.transcode.tasks"])
+    app.conf.update(
+        task_queues=[transcode_queue, dead_letter_queue],
+        task_default_queue=TRANSCODE_QUEUE,
+        task_routes={TRANSCODE_TASK: {"queue": TRANSCODE_QUEUE, "routing_key": TRANSCODE_QUEUE}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_time_limit=HARD_TIME_LIMIT,
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        broker_transport_options={"confirm_publish": True},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app
+
+
+app = make_celery()

@@ -1,0 +1,44 @@
+"""Turns version_uploaded events into transcode jobs on the Celery queue.
+
+    nameko run services.transcode.dispatch:TranscodeDispatch --config <yaml>
+
+nameko acknowledges the event only after the job is queued (with publisher
+confirms), and the claim on event_id keeps a redelivered event from queueing
+the same job twice.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from nameko.events import event_handler
+
+from services.common.consumer import handle_once
+from services.common.events import VersionUploaded, from_wire
+from services.common.nameko_deps import Database, OpsEndpoints
+from services.common.settings import load_settings
+
+from .celery_app import TRANSCODE_TASK, app
+from .job import TranscodeJob
+
+
+def job_for(event: VersionUploaded, renditions_bucket: str) -> TranscodeJob:
+    return TranscodeJob(
+        project_id=event.project_id, asset_id=event.asset_id, version_id=event.version_id,
+        master_bucket=event.master_bucket, master_key=event.master_key, facts=event.facts,
+        renditions_bucket=renditions_bucket,
+    )
+
+
+def enqueue(event: VersionUploaded) -> None:
+    job = job_for(event, load_settings().bucket("renditions"))
+    # The task id is the version id, so the queue and the logs name the version.
+    app.send_task(TRANSCODE_TASK, args=[asdict(job)], task_id=event.version_id)
+
+
+class TranscodeDispatch(OpsEndpoints):
+    name = "transcode_dispatch"
+    db = Database()
+
+    @event_handler("ingest", "version_uploaded", reliable_delivery=True)
+    def on_version_uploaded(self, payload: dict) -> None:
+        handle_once(self.db, self.name, from_wire(payload), enqueue)

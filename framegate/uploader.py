@@ -2,12 +2,13 @@
 
 How one file travels (`transfer`):
 - the calling thread is the reader: it reads the file once, in order, in 1 MiB
-  reads, feeding SHA-256 (the whole file) and MD5 (the part, for Content-MD5).
+  reads, feeding SHA-256 (the whole file), and MD5 of the part when Content-MD5
+  is asked for (off by default: MD5 is the slowest hash here, the server checks
+  the whole file's SHA-256, and a resume checks stored parts by size and ETag).
   Parts the server already holds (`parts_done`) are hashed but not sent, so a
   resumed upload still ends with the whole file's hash;
 - each missing part goes to a pool of sender threads that PUT it to its presigned
-  URL with Content-Length and Content-MD5 (so storage keeps a part whole or not at
-  all), streaming it from the file again right after the reader hashed it (a page
+  URL with Content-Length (and Content-MD5 when asked), streaming it from the file again right after the reader hashed it (a page
   cache read), retrying with backoff;
 - at most `parallel + 1` parts are in flight and no part is ever held in memory,
   so memory stays small and flat whatever the part size.
@@ -458,7 +459,7 @@ class _Transfer:
 def transfer(item: dict, path: str, *, session: requests.Session | None = None,
              parallel: int = DEFAULT_PARALLEL, retries: int = DEFAULT_RETRIES, backoff: float = DEFAULT_BACKOFF,
              progress: Progress | None = None, refresh: Callable[[], dict] | None = None,
-             timeout: tuple[float, float] = PUT_TIMEOUT, content_md5: bool = True) -> TransferResult:
+             timeout: tuple[float, float] = PUT_TIMEOUT, content_md5: bool = False) -> TransferResult:
     """Send the parts of `path` that `item` (an upload from POST /api/v1/uploads) lacks, and
     return the whole file's SHA-256. `refresh` returns the item again with fresh URLs."""
     if parallel < 1:
@@ -555,7 +556,7 @@ def _pair(files: list[LocalFile], items: list[dict]) -> list[tuple[LocalFile, di
 def iter_uploads(client: ApiClient, project_id: str, paths: Iterable[str | os.PathLike], *,
                  asset: str | None = None, parallel: int = DEFAULT_PARALLEL, retries: int = DEFAULT_RETRIES,
                  backoff: float = DEFAULT_BACKOFF, progress_for: Callable[[str], Progress] | None = None,
-                 session: requests.Session | None = None, content_md5: bool = True,
+                 session: requests.Session | None = None, content_md5: bool = False,
                  notify: Callable[[str], None] | None = None) -> Iterator[UploadResult]:
     """Open one batch for all files, then send and complete them one after another,
     yielding each file's result as soon as it is known."""

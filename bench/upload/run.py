@@ -102,23 +102,29 @@ class PeakRss(threading.Thread):
 
 
 def platform_upload(path: Path, data_dir: Path, project: str) -> dict:
-    pids = ingest_pids(data_dir)
-    sampler = PeakRss(pids)
-    sampler.start()
+    """Time `framegate upload` and sample the resident memory of it and of ingest.
+
+    The CLI's memory is sampled from /proc rather than taken from rusage:
+    ru_maxrss would count the benchmark's own pages copied by fork().
+    """
+    ingest = PeakRss(ingest_pids(data_dir))
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/framegate"), "upload", str(path), "--project", project, "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
+    cli = PeakRss([proc.pid])
+    ingest.start()
+    cli.start()
+    out, err = proc.communicate()
     elapsed = time.perf_counter() - started
-    sampler.done.set()
-    sampler.join()
-    out = proc.stdout.read()
-    if status != 0:
-        sys.exit(f"framegate upload failed: {out} {proc.stderr.read()}")
+    for sampler in (ingest, cli):
+        sampler.done.set()
+        sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"framegate upload failed: {out} {err}")
     result = json.loads(out.strip().splitlines()[-1])
-    return {"seconds": elapsed, "cli_peak_rss": usage.ru_maxrss * 1024, "ingest_peak_rss": sampler.peak, "result": result}
+    return {"seconds": elapsed, "cli_peak_rss": cli.peak, "ingest_peak_rss": ingest.peak, "result": result}
 
 
 def main() -> None:

@@ -177,7 +177,7 @@ def test_every_part_is_put_once_with_its_exact_range_in_parallel(storage, media)
 
 
 def test_parts_go_with_length_and_md5_not_chunked_and_without_credentials(storage, media):
-    transfer(item_for(storage, media), str(media))
+    transfer(item_for(storage, media), str(media), content_md5=True)
     data = media.read_bytes()
     assert len(storage.headers) == 11
     for number, headers in storage.headers.items():
@@ -188,8 +188,8 @@ def test_parts_go_with_length_and_md5_not_chunked_and_without_credentials(storag
         assert "Authorization" not in headers
 
 
-def test_content_md5_can_be_left_out(storage, media):
-    transfer(item_for(storage, media), str(media), content_md5=False)
+def test_content_md5_is_left_out_by_default(storage, media):
+    transfer(item_for(storage, media), str(media))
     assert not any("Content-MD5" in h for h in storage.headers.values())
 
 

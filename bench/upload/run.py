@@ -88,16 +88,27 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
 class PeakRss(threading.Thread):
     """Samples the resident memory of some processes until stopped."""
 
-    def __init__(self, pids: list[int]):
+    def __init__(self, pids: list[int], after_exec_of: str = ""):
         super().__init__(daemon=True)
         self.pids, self.peak, self.done = pids, 0, threading.Event()
+        self.after_exec_of = after_exec_of  # skip the forked copy of us before exec
 
     def run(self):
         while not self.done.is_set():
-            self.peak = max(self.peak, max(rss_bytes(p) for p in self.pids))
+            for pid in self.pids:
+                if self.after_exec_of and self.after_exec_of not in cmdline(pid):
+                    continue
+                self.peak = max(self.peak, rss_bytes(pid))
             time.sleep(0.05)
 
 
@@ -113,7 +124,7 @@ def platform_upload(path: Path, data_dir: Path, project: str) -> dict:
         [str(ROOT / ".venv/bin/framegate"), "upload", str(path), "--project", project, "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    cli = PeakRss([proc.pid])
+    cli = PeakRss([proc.pid], after_exec_of="framegate")
     ingest.start()
     cli.start()
     out, err = proc.communicate()

@@ -1,6 +1,6 @@
 """The Celery application of the transcode workers.
 
-    celery -A services.transcode.celery_app worker -Q transcode --concurrency 1
+    celery -A services.transcode.tasks worker -Q transcode --pool threads --concurrency 1
 
 Late acks, reject on worker lost and prefetch 1: a job is acknowledged only
 when it is done, so a worker killed mid-job hands its job to another worker.

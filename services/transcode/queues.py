@@ -12,7 +12,7 @@ TRANSCODE_QUEUE = "transcode"
 DEAD_LETTER_QUEUE = "transcode.dead"
 DELIVERY_LIMIT = 3  # a job is tried at most 1 + 3 times
 
-transcode_exchange = Exchange("transcode", type="direct", durable=True)
+transcode_exchange = Exchange("transcode", type="topic", durable=True)  # topic: Celery's native delayed retries need it
 dead_letter_exchange = Exchange("transcode.dlx", type="direct", durable=True)
 
 transcode_queue = Queue(

@@ -1,0 +1,108 @@
+"""The transcode use case around the pipeline: announce progress, playable,
+ready or failed through the outbox, and time and count each job.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client import Counter, Gauge, Histogram
+from pymongo.database import Database
+
+from services.common.events import TranscodeProgress, VersionFailed, VersionPlayable, VersionReady, event_id_for
+from services.common.outbox import event_recorded, record_event
+from services.common.storage import ObjectStore
+
+from .job import Progress, TranscodeFailed, TranscodeJob
+from .pipeline import transcode_version
+
+log = logging.getLogger(__name__)
+
+JOBS = Counter("framegate_transcode_jobs_total", "Transcode jobs by outcome", ["outcome"])
+SECONDS = Histogram(
+    "framegate_transcode_seconds", "Wall time of a transcode job",
+    buckets=(1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400),
+)
+REALTIME = Gauge("framegate_transcode_realtime_factor", "Media seconds per wall second of the last job")
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+@dataclass
+class TranscodeContext:
+    db: Database
+    store: ObjectStore
+    settings: object
+    workdir: str | None = None
+
+
+class ProgressAnnouncer:
+    """Turns the pipeline's progress callbacks into events, at most one a second."""
+
+    def __init__(self, ctx: TranscodeContext, job: TranscodeJob):
+        self.ctx, self.job = ctx, job
+        self.last_sent = 0.0
+        self.playable_sent = False
+
+    def __call__(self, progress: Progress) -> None:
+        if progress.playable and not self.playable_sent:
+            self.playable_sent = True
+            record_event(self.ctx.db, VersionPlayable(
+                event_id=event_id_for("version_playable", self.job.version_id),
+                project_id=self.job.project_id, asset_id=self.job.asset_id, version_id=self.job.version_id,
+                master_playlist=f"{self.job.prefix}/hls/master.m3u8",
+            ))
+        now = time.monotonic()
+        if now - self.last_sent < PROGRESS_EVERY_SECONDS and progress.percent < 100:
+            return
+        self.last_sent = now
+        record_event(self.ctx.db, TranscodeProgress(
+            project_id=self.job.project_id, asset_id=self.job.asset_id, version_id=self.job.version_id,
+            percent=round(progress.percent, 1), stage=progress.stage,
+        ))
+
+
+def announce_failure(ctx: TranscodeContext, job: TranscodeJob, code: str, reason: str) -> None:
+    JOBS.labels("failed").inc()
+    log.warning("transcode failed", extra={"version_id": job.version_id, "code": code, "reason": reason})
+    record_event(ctx.db, VersionFailed(
+        event_id=event_id_for("version_failed", job.version_id),
+        project_id=job.project_id, asset_id=job.asset_id, version_id=job.version_id, code=code, reason=reason,
+    ))
+
+
+def fail_after_retries(ctx: TranscodeContext, job: dict, error: Exception) -> None:
+    announce_failure(
+        ctx, TranscodeJob(**job), "internal_error",
+        f"Transcoding stopped on an internal error after retries ({type(error).__name__}: {error}). "
+        "An operator can find it in the transcode worker's log; uploading the master again retries it.",
+    )
+
+
+def run_job(ctx: TranscodeContext, job: TranscodeJob) -> None:
+    """Transcode one version; the outcome is announced, never raised for a bad master."""
+    if event_recorded(ctx.db, "transcode", event_id_for("version_ready", job.version_id)):
+        log.info("already ready, skipping a redelivered job", extra={"version_id": job.version_id})
+        return
+    started = time.monotonic()
+    announce = ProgressAnnouncer(ctx, job)
+    announce(Progress(percent=0.0, stage="starting"))
+    with tempfile.TemporaryDirectory(prefix="transcode-", dir=ctx.workdir) as work:
+        try:
+            result = transcode_version(job, ctx.store, Path(work), announce, log)
+        except TranscodeFailed as err:
+            announce_failure(ctx, job, err.code, err.reason)
+            return
+    elapsed = time.monotonic() - started
+    SECONDS.observe(elapsed)
+    if result.realtime_factor:
+        REALTIME.set(result.realtime_factor)
+    JOBS.labels("ready").inc()
+    record_event(ctx.db, VersionReady(
+        event_id=event_id_for("version_ready", job.version_id),
+        project_id=job.project_id, asset_id=job.asset_id, version_id=job.version_id,
+        renditions=result.to_dict(), notes=list(result.notes),
+    ))
+    log.info("transcode ready", extra={"version_id": job.version_id, "seconds": round(elapsed, 2)})

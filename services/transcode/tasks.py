@@ -1,0 +1,73 @@
+"""Celery tasks of the transcode workers: thin, the work is in handlers.
+
+    celery -A services.transcode.tasks worker -Q transcode --pool threads --concurrency 1
+
+The threads pool keeps the worker's main thread free for broker heartbeats
+while ffmpeg runs, and keeps the job's metrics in the process /metrics serves.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from celery.signals import worker_ready
+from kombu import Connection
+from prometheus_client import Gauge
+
+from services.common.mongo import connect, ensure_indexes
+from services.common.ops_server import serve_ops
+from services.common.outbox import outbox_indexes
+from services.common.settings import load_settings
+from services.common.storage import ObjectStore
+
+from .celery_app import TRANSCODE_TASK, app
+from .handlers import TranscodeContext, fail_after_retries, run_job
+from .job import TranscodeJob
+from .queues import transcode_queue
+
+QUEUE_DEPTH = Gauge("framegate_transcode_queue_depth", "Jobs waiting in the transcode queue")
+
+
+@functools.cache
+def context() -> TranscodeContext:
+    """Built once per worker process, on first use."""
+    settings = load_settings()
+    db = connect(settings)
+    ensure_indexes(db, outbox_indexes("transcode"))
+    store = ObjectStore(settings)
+    store.ensure_buckets()
+    return TranscodeContext(db=db, store=store, settings=settings, workdir=os.environ.get("FRAMEGATE_TMP"))
+
+
+RETRIES = 3
+
+
+@app.task(name=TRANSCODE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=RETRIES)
+def transcode_version_task(self, job: dict) -> None:
+    """A bad master fails inside run_job; anything else (store or database away) is retried, then failed."""
+    try:
+        run_job(context(), TranscodeJob(**job))
+    except Exception as exc:
+        if self.request.retries < RETRIES:
+            raise self.retry(exc=exc, countdown=5 * 2**self.request.retries)
+        fail_after_retries(context(), job, exc)
+
+
+def queue_depth(amqp_url: str) -> int:
+    with Connection(amqp_url, connect_timeout=2) as conn:
+        return transcode_queue(conn.channel()).queue_declare(passive=True).message_count
+
+
+def check_health() -> dict:
+    ctx = context()
+    ctx.db.command("ping")
+    ctx.store.ping()
+    QUEUE_DEPTH.set(queue_depth(ctx.settings.amqp_url))
+    return {"mongo": "ok", "s3": "ok", "amqp": "ok"}
+
+
+@worker_ready.connect
+def start_ops_server(**_):
+    port = os.environ.get("FRAMEGATE_OPS_PORT")
+    if port:
+        serve_ops(int(port), check_health, host=os.environ.get("FRAMEGATE_BIND_HOST", "127.0.0.1"))

@@ -219,3 +219,56 @@ MEDIA: dict[str, Callable[[Path | str], Path]] = {
     "m3u8": make_m3u8,
     "ffconcat": make_ffconcat,
 }
+
+
+# --- transcode inputs --------------------------------------------------------
+
+def make_h264_keyframes(dirpath: Path | str, rate: str = "24000/1001") -> Path:
+    """5 s of H.264 at `rate` with AAC: long enough for keyframes at 0, 2 and 4 s."""
+    name = "gop_" + rate.replace("/", "_") + ".mp4"
+    return _ffmpeg(dirpath, name, [*_video_source(rate, 5), *TONE, *_h264(), *_aac()])
+
+
+def make_bars(dirpath: Path | str, tagged: bool = True) -> Path:
+    """1 s of SMPTE HD colour bars at 320x180 in H.264 4:2:0, BT.709-tagged or untagged."""
+    tags = ["-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
+            "-color_range", "tv"] if tagged else []
+    # The bars are RGB; the conversion to YUV uses BT.709 either way.
+    bars = ["-f", "lavfi", "-i", "smptehdbars=size=320x180:rate=25:duration=1",
+            "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p"]
+    return _ffmpeg(dirpath, f"bars_{'bt709' if tagged else 'untagged'}.mp4",
+                   [*bars, "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", *tags])
+
+
+def make_hdr_pq(dirpath: Path | str) -> Path:
+    """1 s of 10-bit HEVC tagged BT.2020 / PQ (HDR10), 160x90."""
+    return _ffmpeg(dirpath, "hdr_pq.mp4",
+                   [*_video_source("25", 1), "-c:v", "libx265", "-preset", "ultrafast",
+                    "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+                    "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+                    "-colorspace", "bt2020nc", "-tag:v", "hvc1"])
+
+
+def make_odd_size_rgb(dirpath: Path | str) -> Path:
+    """1 s of 161x91 RGB (QuickTime Animation) in MOV: odd sizes, and an RGB source."""
+    return _ffmpeg(dirpath, "odd_161x91.mov",
+                   [*_video_source("25", 1, "161x91"), "-c:v", "qtrle", "-pix_fmt", "rgb24"])
+
+
+def make_hd(dirpath: Path | str, seconds: float = 2, size: str = "1920x1080") -> Path:
+    """H.264 1080p25 with AAC (big enough for the whole 1080/720/360 ladder)."""
+    return _ffmpeg(dirpath, f"hd_{size}_{seconds:g}s.mp4",
+                   [*_video_source("25", seconds, size), *TONE, *_h264(), *_aac()])
+
+
+def make_garbage_mp4(dirpath: Path | str) -> Path:
+    """A valid MP4 header and index whose video payload is overwritten with noise."""
+    whole = bytearray(make_h264_2398(dirpath).read_bytes())
+    at = whole.index(b"mdat")
+    size = struct.unpack(">I", whole[at - 4:at])[0]
+    # Keep the first packets so the decoder opens, then noise to the end of mdat.
+    start = at + 4 + 4096
+    noise = bytes((i * 151 + 89) % 256 for i in range(at - 4 + size - start))
+    whole[start:start + len(noise)] = noise
+    return _cached(dirpath, "garbage.mp4", lambda tmp: tmp.write_bytes(bytes(whole)))
+

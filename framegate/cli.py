@@ -58,6 +58,8 @@ def upload_line(result: UploadResult) -> str:
         pieces.append(f"sha256 {rec['sha256'][:12]}…")
     if rec["bytes_resumed"]:
         pieces.append(f"(resumed: {format_bytes(rec['bytes_resumed'])} were already stored)")
+    if rec["player_url"] and rec["status"] in ("playable", "ready"):
+        pieces.append(f"play: {rec['player_url']}")
     return "  ".join(p for p in pieces if p)
 
 
@@ -106,22 +108,27 @@ def _note(message: str) -> None:
 
 
 class WaitReporter:
-    """Says on stderr when a waited-for version changes status.
-
-    Hook for the transcode issue: versions will carry transcode progress; render
-    it here (each poll passes through `__call__`, about once a second)."""
+    """Shows a waited-for version's transcode on stderr: a status line per change
+    and, on a terminal, the percentage redrawn in place."""
 
     def __init__(self, stream: TextIO | None = None):
         self.stream = stream or sys.stderr
-        self.seen: dict[str, str | None] = {}
+        self.seen: dict[str, tuple] = {}
+        self.live = self.stream.isatty()
 
     def __call__(self, version: dict) -> None:
-        status = version.get("status")
-        if self.seen.get(version.get("id")) != status:
-            self.seen[version.get("id")] = status
-            if status not in ("uploaded", "ready"):
-                print(f"{version.get('asset_name')} v{version.get('number')}: {status}", file=self.stream,
-                      flush=True)
+        status, percent = version.get("status"), version.get("progress")
+        name = f"{version.get('asset_name')} v{version.get('number')}"
+        previous = self.seen.get(version.get("id"))
+        self.seen[version.get("id")] = (status, percent)
+        if self.live and status in ("transcoding", "playable") and percent is not None:
+            print(f"\r{name}: {status} {percent:5.1f}%", end="", file=self.stream, flush=True)
+        elif previous is None or previous[0] != status:
+            end = "\n"
+            if self.live and previous and previous[0] in ("transcoding", "playable"):
+                print(file=self.stream)
+            detail = f" {percent:.0f}%" if status in ("transcoding", "playable") and percent is not None else ""
+            print(f"{name}: {status}{detail}", end=end, file=self.stream, flush=True)
 
 
 # Commands -------------------------------------------------------------------------

@@ -46,9 +46,8 @@ DEFAULT_BACKOFF = 0.5  # seconds; doubles on each retry
 PUT_TIMEOUT = (10, 300)  # connect, read (the answer after the body is sent)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-# `uploaded` is final only until the transcode issue lands; then drop it here and
-# a version goes uploaded -> transcoding -> playable -> ready (or failed).
-FINAL_STATUSES = frozenset({"uploaded", "ready", "failed"})
+# A version goes uploaded -> transcoding -> playable -> ready (or failed).
+FINAL_STATUSES = frozenset({"ready", "failed"})
 
 
 class TransferError(FramegateError):
@@ -511,7 +510,8 @@ class UploadResult:
             "message": self.message,
             "size": self.size,
             "sha256": fields["sha256"] or self.sha256,
-            **{k: fields[k] for k in ("frames", "fps", "fps_rational", "start_timecode", "duration", "kind")},
+            **{k: fields[k] for k in ("frames", "fps", "fps_rational", "start_timecode", "duration", "kind",
+                                      "player_url", "hls_url")},
             "upload_id": self.upload_id,
             "bytes_sent": self.transfer.bytes_sent if self.transfer else 0,
             "bytes_resumed": self.transfer.bytes_resumed if self.transfer else 0,
@@ -538,6 +538,10 @@ def version_fields(version: dict) -> dict:
         "duration": facts.get("duration"),
         "kind": facts.get("kind"),
         "created_at": version.get("created_at"),
+        "progress": version.get("progress"),
+        "player_url": (version.get("playback") or {}).get("player_url"),
+        "hls_url": (version.get("playback") or {}).get("hls_url"),
+        "failure": (version.get("failure") or {}).get("reason"),
     }
 
 

@@ -14,6 +14,10 @@ PORT_OFFSETS = {
     "http": 80,  # nginx: the front door and, later, the CDN
     "ingest": 101,
     "ingest_relay": 102,
+    "review": 103,
+    "ingest_status": 105,
+    "transcode_dispatch": 106,
+    "transcode_relay": 107,
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,
@@ -22,6 +26,9 @@ PORT_OFFSETS = {
     "amqp_management": 673,
     "amqp_dist": 674,
 }
+MAX_LOCAL_WORKERS = 8
+# /healthz and /metrics of each local transcode worker
+PORT_OFFSETS.update({f"transcode_worker_{i}": 110 + i for i in range(1, MAX_LOCAL_WORKERS + 1)})
 DEFAULT_PORT_BASE = 18000
 DEV_SECRET = "dev-insecure-secret"
 

@@ -10,7 +10,9 @@ passes, and maps a failure to a reason a person can act on.
 from __future__ import annotations
 
 import collections
+import ctypes
 import logging
+import signal
 import subprocess
 import threading
 import time
@@ -20,6 +22,7 @@ from typing import Callable
 
 from services.transcode.job import TranscodeFailed
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 STDERR_TAIL_LINES = 40
 POLL_SECONDS = 0.25
 DEFAULT_STALL_SECONDS = 60.0
@@ -115,7 +118,7 @@ def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.L
     log.info("ffmpeg start", extra={"argv": argv, "cwd": str(cwd)})
     started = time.monotonic()
     proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     stderr_reader = threading.Thread(target=_collect, args=(proc.stderr, tail), daemon=True)
     progress = _ProgressReader(proc.stdout, duration, on_percent)
@@ -173,6 +176,13 @@ def failure_reason(returncode: int, stderr: str) -> tuple[str, str]:
     return ("transcode_failed",
             f"ffmpeg could not transcode the master ({last.strip()[:300]}). If the master "
             "plays in other tools, report this to ops with the version id.")
+
+
+def _die_with_parent() -> None:
+    """In the child: a worker killed with SIGKILL must not leave ffmpeg encoding for nobody.
+    (The signal follows the thread that started ffmpeg, a long-lived pool thread.)"""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _killed(proc: subprocess.Popen, argv: list[str], tail, log: logging.Logger,

@@ -89,7 +89,7 @@ def test_a_rerun_after_an_interruption_sends_only_the_missing_parts(admin, media
 def test_wait_ends_at_the_final_status(media_dir, project_name):
     result = run("upload", str(media.make_png(media_dir)), "--project", project_name, "--wait", "--json")
     assert result.returncode == 0, result.stderr
-    assert json_lines(result.stdout)[0]["status"] == "uploaded"
+    assert json_lines(result.stdout)[0]["status"] == "ready"
 
 
 def test_login_saves_a_working_token_and_a_wrong_password_changes_nothing(api_url, db, tmp_path, media_dir, project_name):

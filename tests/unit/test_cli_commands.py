@@ -207,8 +207,8 @@ def test_a_failed_version_fails_its_file():
     assert result.error == "version_failed" and not result.ok
 
 
-def test_the_wait_reporter_prints_status_changes_only(capsys):
+def test_the_wait_reporter_prints_status_changes_with_progress_off_a_terminal(capsys):
     reporter = cli.WaitReporter()
-    for status in ("transcoding", "transcoding", "ready"):
-        reporter({"id": "v1", "asset_name": "Hero", "number": 2, "status": status})
-    assert capsys.readouterr().err == "Hero v2: transcoding\n"
+    for status, percent in (("uploaded", 0.0), ("transcoding", 10.0), ("transcoding", 40.0), ("ready", 100.0)):
+        reporter({"id": "v1", "asset_name": "Hero", "number": 2, "status": status, "progress": percent})
+    assert capsys.readouterr().err == "Hero v2: uploaded\nHero v2: transcoding 10%\nHero v2: ready\n"

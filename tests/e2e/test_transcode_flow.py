@@ -1,0 +1,127 @@
+"""From upload to ready through the real services: event, dispatch, Celery
+worker, ffmpeg, renditions in the store, status back on the version."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+from framegate import stack
+from services.common.outbox import outbox_collection
+from services.transcode.queues import DELIVERY_LIMIT, transcode_queue
+from tests import media
+from tests.integration.uploading import upload
+
+FRAMEGATE = [sys.executable, "-m", "framegate.cli"]
+
+
+def data_dir() -> Path:
+    return Path(os.environ["FRAMEGATE_DATA"])
+
+
+def wait_for_status(admin, version_id: str, wanted: set[str], timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        version = admin.get(f"/api/v1/versions/{version_id}").json()
+        if version["status"] in wanted:
+            return version
+        time.sleep(0.5)
+    raise AssertionError(f"version {version_id} is still {version['status']} after {timeout}s")
+
+
+def test_cli_wait_ends_ready_with_renditions_in_the_store(media_dir, store, settings):
+    clip = media.make_mov_2997_df(media_dir)
+    result = subprocess.run(
+        [*FRAMEGATE, "upload", str(clip), "--project", f"Flow {uuid.uuid4().hex[:6]}", "--wait", "--json"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["status"] == "ready"
+    assert "transcoding" in result.stderr or "ready" in result.stderr
+    keys = set(store.keys(settings.bucket("renditions"), prefix=f"{record['project_id']}/{record['version_id']}/"))
+    prefix = f"{record['project_id']}/{record['version_id']}"
+    assert f"{prefix}/hls/master.m3u8" in keys and f"{prefix}/poster.jpg" in keys and f"{prefix}/proxy.mp4" in keys
+    assert any(k.endswith(".m4s") for k in keys)
+
+
+def test_a_master_that_cannot_be_transcoded_fails_with_a_reason(admin, project, media_dir):
+    done = upload(admin, project["id"], media.make_garbage_mp4(media_dir))
+    assert done.status_code == 201, done.text  # ingest can read its header, so it is accepted
+    version = wait_for_status(admin, done.json()["id"], {"ready", "failed"})
+    assert version["status"] == "failed"
+    assert version["failure"]["reason"] and version["failure"]["code"]
+
+
+def ffmpeg_children_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid), "ffmpeg"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_transcode_hands_the_job_to_another(admin, project, media_dir, db, store, settings):
+    second = "transcode-worker-2"
+    stack.start_component(data_dir(), second)
+    try:
+        done = upload(admin, project["id"], media.make_hd(media_dir, seconds=20, size="1280x720"))
+        version_id = done.json()["id"]
+        wait_for_status(admin, version_id, {"transcoding", "playable"}, timeout=60)
+        victim = None
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            for name in ("transcode-worker-1", second):
+                pid = stack.status(data_dir())[name]["pid"]
+                if pid and ffmpeg_children_of(pid):
+                    victim = (name, pid)
+            time.sleep(0.2)
+        assert victim, "no worker was running ffmpeg"
+        os.kill(victim[1], signal.SIGKILL)
+
+        version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=300)
+        assert version["status"] == "ready", version.get("failure")
+        ready_events = db[outbox_collection("transcode")].count_documents(
+            {"routing_key": "version_ready", "body.version_id": version_id})
+        assert ready_events == 1
+        stored = set(store.keys(settings.bucket("renditions"), prefix=f"{project['id']}/{version_id}/"))
+        assert stored == set(version["renditions"]["keys"])  # one set, nothing half-written left over
+    finally:
+        stack.stop_component(data_dir(), second)
+        stack.start_component(data_dir(), "transcode-worker-1")
+
+
+def test_a_job_that_keeps_killing_its_worker_ends_in_the_dead_letter_queue(admin, project, media_dir, settings):
+    """We play a worker that dies on this job: each delivery goes back unacknowledged
+    until the quorum queue's delivery limit moves it to the dead-letter queue, where
+    the dispatcher fails the version with a reason instead of retrying forever."""
+    stack.stop_component(data_dir(), "transcode-worker-1")
+    try:
+        version_id = upload(admin, project["id"], media.make_png(media_dir)).json()["id"]
+        deliveries = 0
+        with Connection(settings.amqp_url) as conn:
+            queue = transcode_queue(conn.channel())
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                message = queue.get(no_ack=False)
+                if message is None:
+                    if deliveries:
+                        break
+                    time.sleep(0.2)
+                    continue
+                assert message.headers["id"] == version_id
+                deliveries += 1
+                message.requeue()
+        assert deliveries == DELIVERY_LIMIT + 1
+        version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=60)
+        assert version["status"] == "failed"
+        assert version["failure"]["code"] == "worker_lost"
+        assert "upload it again" in version["failure"]["reason"]
+    finally:
+        stack.start_component(data_dir(), "transcode-worker-1")

@@ -18,6 +18,8 @@ BENCH_ARGS ?=
 
 .PHONY: help install up down status test clean-test bench-upload
 
+include deploy/images.mk
+
 help: ## list the targets
 	@echo "usage: make <target> [VAR=value]"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-13s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +47,7 @@ test: install ## run the tests (T=path, default tests) against an isolated stack
 	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
 	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
 	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
-	$(VENV)/bin/pytest $(T)
+	$(VENV)/bin/pytest $(T) $(if $(filter tests,$(T)),--ignore=tests/deploy)
 
 clean-test: ## stop the test stack and delete .data-test
 	@cd $(ROOT) && if [ -f $(TEST_DATA)/stack.env ] && [ -x $(PYTHON) ]; then $(STACK) down --data $(TEST_DATA); fi

@@ -100,7 +100,7 @@ def main(argv=None) -> None:
     settings = load_settings()
     relay = Relay(settings, args.service)
     port = args.port or int(os.environ.get("FRAMEGATE_RELAY_PORT", local_port(f"{args.service}_relay")))
-    serve_ops(port, relay.healthy)
+    serve_ops(port, relay.healthy, host=os.environ.get("FRAMEGATE_BIND_HOST", "127.0.0.1"))
 
     def stop(signum, frame):
         relay.stopping.set()

@@ -43,7 +43,8 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator
 
-from services.common.settings import DEFAULT_PORT_BASE, PORT_OFFSETS
+from services.common import cdn
+from services.common.settings import DEFAULT_PORT_BASE, MAX_LOCAL_WORKERS, PORT_OFFSETS
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE_BIN = Path(os.environ.get("FRAMEGATE_CACHE", REPO / ".cache")) / "bin"
@@ -59,7 +60,8 @@ BOOTSTRAP_MARKER = "admin-bootstrapped"
 EPMD_PORT = 4369
 
 INFRA = ("postgres", "ferretdb", "s3", "rabbitmq", "nginx")
-SERVICES = ("ingest", "outbox-relay")
+WORKERS = tuple(f"transcode-worker-{i}" for i in range(1, MAX_LOCAL_WORKERS + 1))
+SERVICES = ("ingest", "review", "outbox-relay", "ingest-status", "transcode-relay", "transcode-dispatch") + WORKERS
 ORDER = INFRA + SERVICES
 
 # Values in stack.env are written unquoted, so `set -a; . stack.env` and
@@ -375,6 +377,10 @@ class Component:
 
     def after_start(self, st: Stack, deadline: float) -> None:
         pass
+
+    def wanted(self) -> bool:
+        """Whether `up` starts it (extra transcode workers only when asked for)."""
+        return True
 
     def logs(self, st: Stack) -> list[Path]:
         return [st.log(self.name)]
@@ -738,7 +744,10 @@ class Nginx(Component):
             # As root the master hands the workers to an unprivileged user; nginx
             # creates and chowns its temp and cache directories for it.
             "user www-data;" if os.geteuid() == 0 else "# (not root: workers run as this user)"))
+        values.update(cdn_secret=cdn.signing_secret_from_env(st.env), cdn_origin_key=cdn.origin_key_from_env(st.env),
+                      cdn_origin_header=cdn.ORIGIN_KEY_HEADER)
         _write_if_changed(self.conf(st), render_template(NGINX_TEMPLATE, values))
+        os.chmod(self.conf(st), 0o600)  # it holds the CDN secrets
         r = subprocess.run([str(NGINX), "-t", "-q", "-p", f"{d}/", "-c", str(self.conf(st))],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if r.returncode != 0:
@@ -821,21 +830,97 @@ class Ingest(Service):
         return {**super().env(st), "FRAMEGATE_SERVICE": "ingest"}
 
 
+class Review(Service):
+    name = "review"
+    module = "services.review.app"
+    match = "gunicorn"
+    health_port = "review"
+    timeout = 60.0
+    grace = 40.0
+
+    def command(self, st: Stack) -> list[str]:
+        return [str(VENV / "bin" / "gunicorn"), "-c", "python:services.common.gunicorn_conf",
+                "--bind", f"127.0.0.1:{st.port('review')}", "services.review.app:create_app()"]
+
+    def env(self, st: Stack) -> dict[str, str]:
+        return {**super().env(st), "FRAMEGATE_SERVICE": "review"}
+
 
 class OutboxRelay(Service):
     name = "outbox-relay"
     module = "services.common.outbox_relay"
     match = "outbox_relay"
     health_port = "ingest_relay"
-    settle = 1.5  # if it has no health port: alive this long counts as started
+    source = "ingest"  # the service whose outbox it publishes
 
     def command(self, st: Stack) -> list[str]:
-        return [str(VENV / "bin" / "python"), "-m", "services.common.outbox_relay", "--service", "ingest"]
+        return [str(VENV / "bin" / "python"), "-m", "services.common.outbox_relay", "--service", self.source,
+                "--port", str(st.port(self.health_port))]
 
+
+class TranscodeRelay(OutboxRelay):
+    name = "transcode-relay"
+    health_port = "transcode_relay"
+    source = "transcode"
+
+
+class NamekoService(Service):
+    """A nameko service (event handlers), with /healthz on its ops port."""
+
+    match = "nameko"
+    target = ""  # module:Class
+
+    def command(self, st: Stack) -> list[str]:
+        return [str(VENV / "bin" / "nameko"), "run", "--config", str(REPO / "deploy" / "nameko" / "config.yaml"),
+                self.target]
+
+    def env(self, st: Stack) -> dict[str, str]:
+        return {**super().env(st), "FRAMEGATE_SERVICE": self.name, "FRAMEGATE_OPS_PORT": str(st.port(self.health_port))}
+
+
+class IngestStatus(NamekoService):
+    name = "ingest-status"
+    module = "services.ingest.status_events"
+    target = "services.ingest.status_events:VersionStatusRecorder"
+    health_port = "ingest_status"
+
+
+class TranscodeDispatch(NamekoService):
+    name = "transcode-dispatch"
+    module = "services.transcode.dispatch"
+    target = "services.transcode.dispatch:TranscodeDispatch"
+    health_port = "transcode_dispatch"
+
+
+class TranscodeWorker(Service):
+    """One Celery transcode worker; `make up WORKERS=n` (FRAMEGATE_WORKERS) runs n of them."""
+
+    module = "services.transcode.tasks"
+    match = "celery"
+    timeout = 60.0
+    grace = 600.0  # SIGTERM lets it finish the job it has (warm shutdown) before SIGKILL
+
+    def __init__(self, index: int):
+        self.index = index
+        self.name = f"transcode-worker-{index}"
+        self.health_port = f"transcode_worker_{index}"
+        super().__init__()
+
+    def wanted(self) -> bool:
+        return self.index <= int(os.environ.get("FRAMEGATE_WORKERS") or 1)
+
+    def command(self, st: Stack) -> list[str]:
+        return [str(VENV / "bin" / "celery"), "-A", "services.transcode.tasks", "worker", "-Q", "transcode",
+                "--pool", "threads", "--concurrency", "1", "--prefetch-multiplier", "1",
+                "-n", f"worker{self.index}-{st.base}@%h", "--loglevel", "INFO"]
+
+    def env(self, st: Stack) -> dict[str, str]:
+        return {**super().env(st), "FRAMEGATE_SERVICE": self.name, "FRAMEGATE_OPS_PORT": str(st.port(self.health_port))}
 
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
-    Postgres(), FerretDB(), S3(), RabbitMQ(), Nginx(), Ingest(), OutboxRelay())}
+    Postgres(), FerretDB(), S3(), RabbitMQ(), Nginx(), Ingest(), Review(), OutboxRelay(), IngestStatus(),
+    TranscodeRelay(), TranscodeDispatch(), *(TranscodeWorker(i) for i in range(1, MAX_LOCAL_WORKERS + 1)))}
 assert tuple(COMPONENTS) == ORDER
 
 
@@ -1039,10 +1124,12 @@ def up(data_dir=None, port_base: int | None = None) -> dict[str, str]:
         say(f"Framegate local stack in {st.data} (port base {st.base})")
         for name in ORDER:
             comp = COMPONENTS[name]
+            if not comp.wanted() and not _running_pid(st, comp):
+                continue
             t = time.monotonic()
             results[name] = _start(st, comp)
             port = f":{st.port(comp.ports[0])}" if comp.ports else ""
-            say(f"  {name:<13} {results[name]:<16} {port:<7} {time.monotonic() - t:5.1f}s")
+            say(f"  {name:<18} {results[name]:<16} {port:<7} {time.monotonic() - t:5.1f}s")
         if results["ingest"] in ("started", "already running", "running"):
             _bootstrap_admin(st)
     took = time.monotonic() - t0
@@ -1084,7 +1171,7 @@ def down(data_dir=None) -> dict[str, str]:
             t = time.monotonic()
             results[name] = _stop(st, COMPONENTS[name])
             if results[name] == "stopped":
-                say(f"  {name:<13} stopped {time.monotonic() - t:5.1f}s")
+                say(f"  {name:<18} stopped {time.monotonic() - t:5.1f}s")
     say(f"Down in {time.monotonic() - t0:.1f}s (data kept in {st.data}).")
     return results
 
@@ -1101,6 +1188,8 @@ def status(data_dir=None) -> dict[str, dict]:
     for name in ORDER:
         comp = COMPONENTS[name]
         pid = _running_pid(st, comp)
+        if not pid and not comp.wanted():
+            continue
         info = {"state": "running" if pid else "stopped", "pid": pid,
                 "port": st.port(comp.ports[0]) if comp.ports else None,
                 "healthy": bool(pid) and comp.healthy(st), "kind": comp.kind,

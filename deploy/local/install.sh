@@ -58,10 +58,23 @@ python_env() {
   echo "$want" > "$stamp"
 }
 
+# hls.js for the review player, served by services/review from the cache (no build step).
+HLSJS_VERSION=1.7.4
+hlsjs() {
+  local dir=$CACHE/npm
+  local have; have=$(node -p "require('$dir/node_modules/hls.js/package.json').version" 2>/dev/null || true)
+  [ "$have" = "$HLSJS_VERSION" ] && return 0
+  log "installing hls.js $HLSJS_VERSION into $dir"
+  mkdir -p "$dir"
+  [ -f "$dir/package.json" ] || echo '{"private": true}' > "$dir/package.json"
+  npm install --prefix "$dir" --no-audit --no-fund --save-exact "hls.js@$HLSJS_VERSION" >&2
+}
+
 case "${1:-all}" in
   debian) debian_packages ;;
   go) ferretdb; versitygw ;;
   python) python_env ;;
-  all) debian_packages; ferretdb; versitygw; python_env ;;
-  *) echo "usage: $0 [all|debian|go|python]" >&2; exit 2 ;;
+  npm) hlsjs ;;
+  all) debian_packages; ferretdb; versitygw; python_env; hlsjs ;;
+  *) echo "usage: $0 [all|debian|go|python|npm]" >&2; exit 2 ;;
 esac

@@ -3,10 +3,13 @@ enforcement, /healthz, /metrics and request metrics.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from typing import Callable
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, g, jsonify, redirect, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +17,17 @@ from . import accounts
 
 # Routes anyone may call; everything else needs a user or an API token.
 ALWAYS_PUBLIC = {"healthz", "metrics", "static"}
+
+# Browser sessions: the review pages keep an API token in this cookie
+# (HttpOnly, SameSite=Lax), and every service behind the same origin accepts
+# it. A state-changing request made with the cookie must also prove it comes
+# from our own pages: the CSRF header (scripts: any value; a cross-site form
+# cannot set headers, and a cross-site script cannot without a CORS preflight
+# we never grant) or, for plain HTML forms, a `csrf_token` field.
+SESSION_COOKIE = "framegate_session"
+CSRF_HEADER = "X-Framegate-CSRF"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 REQUESTS = Counter(
     "framegate_http_requests_total", "HTTP requests", ["service", "endpoint", "method", "status"]
@@ -39,22 +53,69 @@ def public(view: Callable) -> Callable:
     return view
 
 
-def install_common(app: Flask, service: str, db_getter: Callable, health_checks: dict[str, Callable]) -> None:
+def page(view: Callable) -> Callable:
+    """Mark a view as an HTML page: without a session it redirects to sign-in, not 401."""
+    view.framegate_page = True
+    return view
+
+
+def csrf_token_for(session_token: str) -> str:
+    """The form field value that goes with a session; only its holder can compute it."""
+    return hashlib.sha256(b"framegate-csrf:" + session_token.encode()).hexdigest()
+
+
+def _csrf_ok(session_token: str) -> bool:
+    if request.headers.get(CSRF_HEADER):
+        return True
+    field = request.form.get(CSRF_FIELD, "") if request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data") else ""
+    return bool(field) and hmac.compare_digest(field, csrf_token_for(session_token))
+
+
+def _credentials() -> tuple[str, bool]:
+    """(token, from_cookie): the Authorization header wins over the session cookie."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return (header[7:].strip() if header.lower().startswith("bearer ") else ""), False
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    return cookie, bool(cookie)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A same-site path to go back to after sign-in (never another host)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    return default if parts.scheme or parts.netloc else target
+
+
+def install_common(app: Flask, service: str, db_getter: Callable, health_checks: dict[str, Callable],
+                   sign_in_endpoint: str | None = None) -> None:
     @app.before_request
     def start_timer_and_authenticate():
         g.started = time.perf_counter()
         view = app.view_functions.get(request.endpoint)
         if request.endpoint in ALWAYS_PUBLIC or view is None or getattr(view, "framegate_public", False):
             return None
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        token, from_cookie = _credentials()
         user = accounts.user_for_token(db_getter(), token) if token else None
         if user is None:
+            if sign_in_endpoint and getattr(view, "framegate_page", False) and request.method in SAFE_METHODS:
+                response = redirect(url_for(sign_in_endpoint, next=safe_next(request.full_path.rstrip("?"))))
+                if from_cookie:
+                    response.delete_cookie(SESSION_COOKIE, path="/")
+                return response
             message = "Sign in first: send 'Authorization: Bearer <token>' (framegate login)."
             if token:
                 message = "That token is not valid (revoked or mistyped): run framegate login."
+                if from_cookie:
+                    message = "Your session has ended (signed out or revoked): sign in again."
             return error_response(401, "unauthorized", message)
+        if from_cookie and request.method not in SAFE_METHODS and not _csrf_ok(token):
+            return error_response(403, "csrf_required",
+                                  f"A request made with a browser session needs the {CSRF_HEADER} header.")
         g.user = user
+        g.session_token = token
         return None
 
     @app.after_request

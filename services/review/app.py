@@ -1,0 +1,54 @@
+"""The review service: sign-in, project/asset/version lists, the player, and
+the CDN's origin route (Flask)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, send_file
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.common import accounts
+from services.common.logs import configure_logging
+from services.common.mongo import connect, ensure_indexes, ping
+from services.common.settings import load_settings
+from services.common.storage import ObjectStore
+from services.common.web import ApiError, install_common, public
+
+from .ingest_client import IngestClient
+from .origin import origin_blueprint
+from .pages import pages_blueprint
+
+REPO = Path(__file__).resolve().parents[2]
+HLSJS_DEFAULT = REPO / ".cache" / "npm" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+
+
+def create_app(settings=None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging("review")
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db = connect(settings)
+    store = ObjectStore(settings)
+    ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url)
+    hlsjs = Path(os.environ.get("FRAMEGATE_HLSJS_PATH") or HLSJS_DEFAULT)
+
+    @app.before_request
+    def prepare_once():
+        if not app.config.get("prepared"):
+            ensure_indexes(db, accounts.INDEXES)
+            app.config["prepared"] = True
+
+    install_common(app, "review", lambda: db, {"mongo": lambda: ping(db), "s3": store.ping},
+                   sign_in_endpoint="pages.sign_in")
+
+    @app.get("/static/vendor/hls.min.js")
+    @public
+    def hls_js():
+        if not hlsjs.exists():
+            raise ApiError(500, "hlsjs_missing", f"hls.js is not installed at {hlsjs}; run deploy/local/install.sh npm")
+        return send_file(hlsjs, mimetype="text/javascript", max_age=86400)
+
+    app.register_blueprint(origin_blueprint(settings, store))
+    app.register_blueprint(pages_blueprint(settings, db, ingest))
+    return app

@@ -1,0 +1,144 @@
+"""The signed-in pages: sign-in and out, projects, a project's assets and
+versions, and the player. Data comes from the ingest API as the user."""
+from __future__ import annotations
+
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
+
+from services.common import accounts, cdn
+from services.common.web import SESSION_COOKIE, csrf_token_for, page, public, safe_next
+
+from .ingest_client import IngestNotFound, IngestUnauthorized
+
+SECURITY_HEADERS = {
+    # hls.js runs its demuxer in a blob: worker and feeds the video a blob: URL.
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data: blob:; media-src 'self' blob:; "
+                                "worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"),
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+def player_config(settings, version: dict) -> dict:
+    """What player.js needs: signed CDN URLs (one session token) and the master's facts."""
+    facts = version.get("facts") or {}
+    base = cdn.sign_playback_path(settings, version["project_id"], version["id"])
+    return {
+        "version_id": version["id"],
+        "version_url": f"/api/v1/versions/{version['id']}",
+        "master": base + "hls/master.m3u8",
+        "poster": base + "poster.jpg",
+        "filmstrip": base + "filmstrip.vtt",
+        "fps": facts.get("fps") or "25/1",
+        "drop_frame": bool(facts.get("drop_frame")),
+        "start_timecode": facts.get("start_timecode"),
+        "frames": facts.get("frames"),
+        "status": version.get("status"),
+        "progress": version.get("progress"),
+    }
+
+
+def pages_blueprint(settings, db, ingest) -> Blueprint:
+    bp = Blueprint("pages", __name__, template_folder="templates")
+    secure_cookie = settings.public_url.startswith("https://")
+
+    @bp.after_request
+    def harden(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    @bp.app_context_processor
+    def session_context():
+        token = getattr(g, "session_token", None)
+        return {"current_user": getattr(g, "user", None), "csrf_token": csrf_token_for(token) if token else ""}
+
+    def signed_in_user():
+        token = request.cookies.get(SESSION_COOKIE, "")
+        return accounts.user_for_token(db, token) if token else None
+
+    def fetch(call, *args):
+        """Ask ingest as the signed-in user; a refused token ends the session."""
+        try:
+            return call(g.session_token, *args)
+        except IngestUnauthorized:
+            response = redirect(url_for("pages.sign_in", next=request.path))
+            response.delete_cookie(SESSION_COOKIE, path="/")
+            raise _Respond(response) from None
+        except IngestNotFound:
+            raise _Respond(make_response(render_template("not_found.html"), 404)) from None
+
+    @bp.errorhandler(_Respond)
+    def respond(err):
+        return err.response
+
+    # Sign-in ---------------------------------------------------------------
+    @bp.get("/signin")
+    @public
+    def sign_in():
+        target = safe_next(request.args.get("next"), url_for("pages.projects"))
+        if signed_in_user():
+            return redirect(target)
+        return render_template("signin.html", next=target, email="", error=None)
+
+    @bp.post("/signin")
+    @public
+    def sign_in_submit():
+        target = safe_next(request.form.get("next"), url_for("pages.projects"))
+        email = request.form.get("email", "")
+        try:
+            user = accounts.login(db, email, request.form.get("password", ""), request.remote_addr or "", settings)
+        except accounts.LoginRefused as err:
+            status = 429 if err.code == "too_many_attempts" else 401
+            return render_template("signin.html", next=target, email=email, error=err.message), status
+        token = accounts.issue_token(db, user, "browser session")
+        response = redirect(target, 303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookie, path="/")
+        return response
+
+    @bp.post("/signout")
+    def sign_out():
+        accounts.revoke_token(db, g.session_token)
+        response = redirect(url_for("pages.sign_in"), 303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # Lists -------------------------------------------------------------------
+    @bp.get("/")
+    @page
+    def home():
+        return redirect(url_for("pages.projects"))
+
+    @bp.get("/projects")
+    @page
+    def projects():
+        return render_template("projects.html", projects=fetch(ingest.projects))
+
+    @bp.get("/projects/<project_id>")
+    @page
+    def project(project_id):
+        found = fetch(ingest.project, project_id)
+        versions = fetch(ingest.versions, project_id)
+        assets = [dict(a, versions=[v for v in versions if v["asset_id"] == a["id"]])
+                  for a in fetch(ingest.assets, project_id)]
+        return render_template("project.html", project=found, assets=assets)
+
+    # Player ------------------------------------------------------------------
+    @bp.get("/versions/<version_id>")
+    @page
+    def player(version_id):
+        version = fetch(ingest.version, version_id)
+        found = fetch(ingest.project, version["project_id"])
+        return render_template("player.html", version=version, project=found,
+                               player=player_config(settings, version))
+
+    return bp
+
+
+class _Respond(Exception):
+    """Carries a finished response out of a helper (redirect to sign-in, 404 page)."""
+
+    def __init__(self, response):
+        super().__init__("respond")
+        self.response = response

@@ -1,0 +1,309 @@
+// The frame-accurate player: hls.js through the signed CDN URLs the page was
+// given, frame numbers and SMPTE timecode from the master's rate and start TC.
+//
+// Frame n of the stream is shown from firstFrameTime + n / rate. A paused
+// player always sits in the middle of a frame (never on an edge, where float
+// rounding could pick either neighbour), and the number shown is that of the
+// frame actually presented: requestVideoFrameCallback's mediaTime.
+import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
+
+const EPS = 1e-3;  // of a frame: absorbs float error in media times
+const config = JSON.parse(document.getElementById("player-data").textContent);
+const $ = (id) => document.getElementById(id);
+const root = $("player"), video = $("video");
+const rate = parseRate(config.fps);
+const dropFrame = !!config.drop_frame;
+const startFrames = config.start_timecode ? smpteToFrames(config.start_timecode, rate, dropFrame) : 0;
+
+const state = {
+  firstFrameTime: null,  // media time of frame 0, read from the stream
+  frame: 0,              // the frame on screen
+  target: 0,             // the frame the last seek asked for
+  awaitingFrame: false,  // a seek is waiting for its frame to be presented
+  shuttle: 0,            // playback speed: > 0 forward (L), < 0 backward (J)
+  reverseTimer: null,
+  pendingLevel: null,    // a quality switch waiting for its first fragment
+  hls: null,
+};
+window.framegatePlayer = state;  // for tests and the console
+
+const frameAt = (t) => Math.max(0, Math.floor((t - (state.firstFrameTime || 0)) * rate.num / rate.den + EPS));
+const middleOf = (n) => (state.firstFrameTime || 0) + (n + 0.5) * rate.den / rate.num;
+const totalFrames = () => config.frames || Math.max(1, Math.round((video.duration || 0) * rate.num / rate.den));
+const clampFrame = (n) => Math.min(Math.max(0, n), totalFrames() - 1);
+
+function show(frame) {
+  state.frame = frame;
+  $("frame").textContent = String(frame);
+  $("timecode").textContent = framesToSmpte(frame, rate, dropFrame, startFrames);
+  root.dataset.frame = String(frame);
+  const fraction = totalFrames() > 1 ? frame / (totalFrames() - 1) : 0;
+  $("seek-fill").style.width = `${(fraction * 100).toFixed(3)}%`;
+  $("seek-head").style.left = `${(fraction * 100).toFixed(3)}%`;
+}
+
+function settle() {
+  const settled = video.paused && !video.seeking && !state.awaitingFrame && state.shuttle === 0
+    && state.pendingLevel === null;
+  root.dataset.settled = settled ? "1" : "0";
+  $("play").textContent = video.paused && state.shuttle >= 0 ? "Play" : "Pause";
+}
+
+// Presented frames -------------------------------------------------------------
+function onPresented(mediaTime) {
+  if (state.firstFrameTime === null) return;
+  show(frameAt(mediaTime));
+  if (!video.seeking) state.awaitingFrame = false;
+  settle();
+}
+
+if ("requestVideoFrameCallback" in HTMLVideoElement.prototype) {
+  const loop = (_now, meta) => { onPresented(meta.mediaTime); video.requestVideoFrameCallback(loop); };
+  video.requestVideoFrameCallback(loop);
+} else {
+  video.addEventListener("timeupdate", () => onPresented(video.currentTime));
+}
+
+video.addEventListener("seeking", () => { state.awaitingFrame = true; settle(); });
+video.addEventListener("seeked", () => {
+  // Seeking onto the frame already on screen may present nothing new.
+  setTimeout(() => {
+    if (state.awaitingFrame && !video.seeking) onPresented(video.currentTime);
+  }, 250);
+});
+video.addEventListener("play", settle);
+video.addEventListener("pause", () => {
+  // Stop in the middle of the frame we stopped on, so the picture, the
+  // number and the timecode all agree.
+  if (state.shuttle >= 0) seekToFrame(frameAt(video.currentTime));
+  settle();
+});
+video.addEventListener("ended", () => { state.shuttle = 0; settle(); });
+
+// Commands ---------------------------------------------------------------------
+function seekToFrame(n) {
+  n = clampFrame(n);
+  state.target = n;
+  state.awaitingFrame = true;
+  root.dataset.settled = "0";
+  video.currentTime = middleOf(n);
+  show(n);
+}
+
+function stopShuttle() {
+  clearInterval(state.reverseTimer);
+  state.reverseTimer = null;
+  state.shuttle = 0;
+  video.playbackRate = 1;
+  $("shuttle").textContent = "";
+}
+
+function pause() {
+  const wasReverse = state.shuttle < 0;
+  stopShuttle();
+  if (!video.paused) video.pause();
+  else if (wasReverse) seekToFrame(state.frame);
+  settle();
+}
+
+function play() {
+  stopShuttle();
+  if (state.frame >= totalFrames() - 1) seekToFrame(0);
+  video.play();
+}
+
+function step(n) {
+  // Steps pressed faster than frames arrive add up from the frame asked for.
+  const from = state.awaitingFrame ? state.target : state.frame;
+  pause();
+  seekToFrame(from + n);
+}
+
+function shuttleForward() {
+  if (state.shuttle < 0) return pause();
+  const speed = state.shuttle > 0 ? Math.min(state.shuttle * 2, 8) : 1;
+  clearInterval(state.reverseTimer);
+  state.shuttle = speed;
+  video.playbackRate = speed;
+  video.play();
+  $("shuttle").textContent = speed > 1 ? `▶︎ ${speed}×` : "";
+  settle();
+}
+
+function shuttleBackward() {
+  // Browsers do not play backwards: step back on a timer instead.
+  const speed = state.shuttle < 0 ? Math.min(-state.shuttle * 2, 8) : 1;
+  stopShuttle();
+  if (!video.paused) video.pause();
+  state.shuttle = -speed;
+  const tick = 100;  // ms
+  const framesPerTick = Math.max(1, Math.round(speed * rate.num / rate.den * tick / 1000));
+  state.reverseTimer = setInterval(() => {
+    if (state.frame <= 0) return pause();
+    seekToFrame(state.frame - framesPerTick);
+  }, tick);
+  $("shuttle").textContent = `◀︎ ${speed}×`;
+  settle();
+}
+
+$("play").addEventListener("click", () => (video.paused && state.shuttle === 0 ? play() : pause()));
+$("back1").addEventListener("click", () => step(-1));
+$("fwd1").addEventListener("click", () => step(1));
+$("back10").addEventListener("click", () => step(-10));
+$("fwd10").addEventListener("click", () => step(10));
+
+document.addEventListener("keydown", (event) => {
+  if (event.target.closest("input, select, textarea") || event.metaKey || event.ctrlKey || event.altKey) return;
+  const actions = {
+    " ": () => (video.paused && state.shuttle === 0 ? play() : pause()),
+    k: pause, K: pause, j: shuttleBackward, J: shuttleBackward, l: shuttleForward, L: shuttleForward,
+    ArrowLeft: () => step(event.shiftKey ? -10 : -1),
+    ArrowRight: () => step(event.shiftKey ? 10 : 1),
+    Home: () => { pause(); seekToFrame(0); },
+    End: () => { pause(); seekToFrame(totalFrames() - 1); },
+  };
+  const action = actions[event.key];
+  if (action) { event.preventDefault(); action(); }
+});
+
+// Seek bar and filmstrip preview ---------------------------------------------------
+const seekbar = $("seekbar");
+const frameAtPointer = (event) => {
+  const box = seekbar.getBoundingClientRect();
+  const fraction = Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1);
+  return { frame: clampFrame(Math.round(fraction * (totalFrames() - 1))), x: event.clientX - box.left };
+};
+seekbar.addEventListener("click", (event) => { pause(); seekToFrame(frameAtPointer(event).frame); });
+
+let thumbnails = [];
+async function loadFilmstrip() {
+  try {
+    const response = await fetch(config.filmstrip);
+    if (response.ok) thumbnails = parseThumbnailVtt(await response.text(), response.url);
+  } catch (err) { /* no filmstrip yet: no preview */ }
+}
+
+export function parseThumbnailVtt(text, baseUrl) {
+  const cues = [];
+  const seconds = (ts) => ts.split(":").reduce((acc, part) => acc * 60 + Number(part), 0);
+  const blocks = text.replace(/\r/g, "").split(/\n\n+/);
+  for (const block of blocks) {
+    const lines = block.split("\n").filter(Boolean);
+    const timing = lines.findIndex((line) => line.includes("-->"));
+    if (timing < 0 || !lines[timing + 1]) continue;
+    const [start, end] = lines[timing].split("-->").map((s) => seconds(s.trim().split(" ")[0]));
+    const url = new URL(lines[timing + 1].trim(), baseUrl);
+    const xywh = (url.hash.match(/xywh=(\d+),(\d+),(\d+),(\d+)/) || []).slice(1).map(Number);
+    url.hash = "";
+    cues.push({ start, end, url: url.href, xywh });
+  }
+  return cues;
+}
+
+seekbar.addEventListener("mousemove", (event) => {
+  const { frame, x } = frameAtPointer(event);
+  const seconds = frame * rate.den / rate.num;
+  const cue = thumbnails.find((c) => seconds >= c.start && seconds < c.end) || thumbnails[thumbnails.length - 1];
+  const preview = $("preview"), image = $("preview-image");
+  if (cue && cue.xywh.length === 4) {
+    const [cx, cy, w, h] = cue.xywh;
+    Object.assign(image.style, { width: `${w}px`, height: `${h}px`, backgroundImage: `url("${cue.url}")`,
+      backgroundPosition: `-${cx}px -${cy}px` });
+    image.hidden = false;
+  } else {
+    image.hidden = true;
+  }
+  $("preview-tc").textContent = framesToSmpte(frame, rate, dropFrame, startFrames);
+  preview.hidden = false;
+  preview.style.left = `${x}px`;
+});
+seekbar.addEventListener("mouseleave", () => { $("preview").hidden = true; });
+
+// Quality ------------------------------------------------------------------------
+const quality = $("quality");
+quality.addEventListener("change", () => {
+  if (!state.hls) return;
+  const level = Number(quality.value);  // -1: automatic
+  state.hls.currentLevel = level;
+  if (video.paused && level >= 0) {
+    // The buffer is flushed and refilled from the new rung: show the same
+    // frame again from it once it is there.
+    state.pendingLevel = level;
+    state.awaitingFrame = true;
+    settle();
+  }
+});
+
+function fillLevels(levels) {
+  quality.length = 1;
+  levels.forEach((level, i) => quality.add(new Option(level.height ? `${level.height}p` : `${level.bitrate / 1000} kb/s`, i)));
+}
+
+// Loading ------------------------------------------------------------------------
+function notice(text) {
+  $("notice").textContent = text || "";
+  $("notice").hidden = !text;
+}
+
+async function refreshStatus() {
+  try {
+    const response = await fetch(config.version_url, { credentials: "same-origin" });
+    if (!response.ok) return null;
+    const version = await response.json();
+    $("status").textContent = version.status || "";
+    $("status").className = `status status-${version.status}`;
+    const done = ["ready", "failed"].includes(version.status);
+    $("progress").textContent = !done && version.progress != null ? `${Math.floor(version.progress)} %` : "";
+    return version;
+  } catch (err) { return null; }
+}
+
+function load() {
+  const Hls = window.Hls;
+  if (Hls && Hls.isSupported()) {
+    const hls = new Hls({ enableWorker: true, startPosition: 0 });
+    state.hls = hls;
+    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { notice(""); fillLevels(data.levels); });
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => { root.dataset.level = String(data.level); });
+    hls.on(Hls.Events.FRAG_BUFFERED, (_e, data) => {
+      if (state.pendingLevel === data.frag.level) {
+        state.pendingLevel = null;
+        if (video.paused) seekToFrame(state.target);
+      }
+    });
+    hls.on(Hls.Events.FRAG_PARSING_DATA, (_e, data) => {
+      // The first fragment's first presentation time is frame 0.
+      if (data.type === "video" && state.firstFrameTime === null && data.frag.start === 0) {
+        state.firstFrameTime = data.startPTS;
+      }
+    });
+    hls.on(Hls.Events.ERROR, async (_e, data) => {
+      if (!data.fatal) return;
+      hls.destroy();
+      state.hls = null;
+      const version = await refreshStatus();
+      if (version && version.status === "failed") return notice("This version could not be transcoded.");
+      notice(`Not playable yet (${version ? version.status : "unknown"}); trying again…`);
+      setTimeout(load, 3000);
+    });
+    hls.loadSource(config.master);
+    hls.attachMedia(video);
+  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
+    video.src = config.master;  // Safari plays HLS itself
+  } else {
+    notice("This browser cannot play HLS.");
+  }
+}
+
+video.addEventListener("loadeddata", () => {
+  if (state.firstFrameTime === null) state.firstFrameTime = video.buffered.length ? video.buffered.start(0) : 0;
+  $("frame-total").textContent = ` / ${totalFrames()}`;
+  seekToFrame(0);
+});
+
+show(0);
+settle();
+load();
+loadFilmstrip();
+refreshStatus();
+setInterval(() => { if (!["ready", "failed"].includes($("status").textContent)) refreshStatus(); }, 3000);

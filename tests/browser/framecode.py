@@ -1,0 +1,82 @@
+"""Clips whose every frame carries its own index in its pixels, and their HLS
+renditions made by ffmpeg directly (the layout services/transcode writes).
+
+The index is drawn as 16 blocks across the middle of the picture, most
+significant bit first: white for 1, black for 0. Blocks that large survive
+H.264 at any rung, and reading one pixel in the middle of each is enough.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+FFMPEG = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+BITS = 16
+# luma: the band from 30 % to 70 % of the height holds the blocks, grey elsewhere
+_BLOCKS = (f"if(between(Y,H*0.3,H*0.7),"
+           f"if(mod(floor(N/pow(2,{BITS - 1}-floor(X*{BITS}/W))),2),235,16),128)")
+RUNGS = (("360p", 640, 360, "800k"), ("180p", 320, 180, "250k"))
+
+
+def make_clip(path: Path, rate: str, seconds: float = 2, start_timecode: str | None = None) -> Path:
+    """An H.264 MP4 master, 640x360, frame index in blocks and as text."""
+    if path.exists():
+        return path
+    label = "drawtext=text='%{frame_num}':x=12:y=12:fontsize=36:fontcolor=yellow"
+    args = [*FFMPEG, "-f", "lavfi", "-i", f"color=c=gray:s=640x360:r={rate}:d={seconds}",
+            "-vf", f"geq=lum='{_BLOCKS}':cb=128:cr=128,{label}",
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
+    if start_timecode:
+        args += ["-timecode", start_timecode]
+    subprocess.run([*args, str(path)], check=True, capture_output=True, timeout=120)
+    return path
+
+
+def make_renditions(master: Path, out: Path, rate: str) -> dict[str, Path]:
+    """The HLS fMP4 ladder in one ffmpeg command, then poster and filmstrip.
+
+    Returns {key below <project>/<version>/: file}. Keyframes every second in
+    every rung, so both segments of a rung start on the same frame.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    split = f"[0:v]split={len(RUNGS)}" + "".join(f"[s{i}]" for i in range(len(RUNGS)))
+    scales = "".join(f";[s{i}]scale={w}:{h}[v{i}]" for i, (_, w, h, _) in enumerate(RUNGS))
+    args = [*FFMPEG, "-i", str(master), "-filter_complex", split + scales]
+    for i, (_, _, _, bitrate) in enumerate(RUNGS):
+        args += ["-map", f"[v{i}]", f"-b:v:{i}", bitrate]
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", rate,
+             "-force_key_frames", "expr:gte(t,n_forced*1)", "-sc_threshold", "0",
+             "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod", "-hls_segment_type", "fmp4",
+             "-hls_fmp4_init_filename", "init.mp4", "-start_number", "1",
+             "-hls_segment_filename", str(out / "hls" / "%v" / "seg_%05d.m4s"),
+             "-master_pl_name", "master.m3u8",
+             "-var_stream_map", " ".join(f"v:{i},name:{name}" for i, (name, *_rest) in enumerate(RUNGS)),
+             str(out / "hls" / "%v" / "index.m3u8")]
+    subprocess.run(args, check=True, capture_output=True, timeout=300)
+    # With several variants ffmpeg names the init files init_<n>.mp4; the
+    # contract's layout is <rung>/init.mp4.
+    for i, (name, *_rest) in enumerate(RUNGS):
+        rung = out / "hls" / name
+        (rung / f"init_{i}.mp4").rename(rung / "init.mp4")
+        playlist = rung / "index.m3u8"
+        playlist.write_text(playlist.read_text().replace(f"init_{i}.mp4", "init.mp4"))
+    subprocess.run([*FFMPEG, "-i", str(master), "-frames:v", "1", "-q:v", "3", str(out / "poster.jpg")],
+                   check=True, capture_output=True, timeout=60)
+    _filmstrip(master, out, rate)
+    return {str(p.relative_to(out)): p for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _filmstrip(master: Path, out: Path, rate: str, every: float = 0.25, w: int = 160, h: int = 90) -> None:
+    count = 8
+    subprocess.run([*FFMPEG, "-i", str(master), "-vf", f"fps=1/{every},scale={w}:{h},tile={count}x1",
+                    "-frames:v", "1", "-q:v", "4", str(out / "filmstrip.jpg")],
+                   check=True, capture_output=True, timeout=60)
+    cues = ["WEBVTT", ""]
+    for i in range(count):
+        cues += [f"{_ts(i * every)} --> {_ts((i + 1) * every)}", f"filmstrip.jpg#xywh={i * w},0,{w},{h}", ""]
+    (out / "filmstrip.vtt").write_text("\n".join(cues))
+
+
+def _ts(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

@@ -1,0 +1,134 @@
+"""The review pages through nginx: sign-in with a cookie session, redirects
+for pages and 401 for the API, CSRF on cookie writes, sign-out, the player's
+signed URLs."""
+from __future__ import annotations
+
+import re
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from services.common import accounts
+from services.common.web import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def person(db):
+    email = f"viewer-{uuid.uuid4().hex[:8]}@example.test"
+    accounts.create_user(db, email, "Vera Viewer", "member", PASSWORD)
+    yield email
+    # Failed attempts also count against the address (127.0.0.1 for every
+    # test): leave none behind for the next tests.
+    db.login_attempts.delete_many({"email": email})
+
+
+def browser() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def sign_in(api_url: str, email: str, password: str = PASSWORD, next_path: str = "") -> requests.Session:
+    session = browser()
+    response = session.post(api_url + "/signin", data={"email": email, "password": password, "next": next_path},
+                            allow_redirects=False, timeout=30)
+    assert response.status_code == 303, response.text
+    return session
+
+
+def test_pages_send_strangers_to_sign_in_and_the_api_says_401(api_url):
+    for path in ("/", "/projects", f"/projects/{uuid.uuid4().hex}", f"/versions/{uuid.uuid4().hex}"):
+        response = browser().get(api_url + path, allow_redirects=False, timeout=30)
+        assert response.status_code == 302, path
+        location = urlsplit(response.headers["Location"])
+        assert location.path == "/signin" and parse_qs(location.query) == {"next": [path]}, location
+    api = browser().get(api_url + "/api/v1/projects", timeout=30)
+    assert api.status_code == 401 and api.json()["error"] == "unauthorized"
+
+
+def test_sign_in_sets_an_httponly_samesite_cookie(api_url, person):
+    session = browser()
+    response = session.post(api_url + "/signin", data={"email": person, "password": PASSWORD, "next": "/projects"},
+                            allow_redirects=False, timeout=30)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/projects")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=fg_")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+    page = session.get(api_url + "/projects", timeout=30)
+    assert page.status_code == 200 and "Vera Viewer" in page.text
+    assert session.get(api_url + "/api/v1/me", timeout=30).json()["email"] == person  # same session for the API
+
+
+def test_a_wrong_password_says_so_clearly(api_url, person):
+    response = browser().post(api_url + "/signin", data={"email": person, "password": "nope"}, timeout=30)
+    assert response.status_code == 401
+    assert "E-mail or password is wrong." in response.text
+    assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
+
+
+def test_sign_in_is_rate_limited(api_url, person, settings):
+    for _ in range(settings.login_attempts_per_window):
+        browser().post(api_url + "/signin", data={"email": person, "password": "guess"}, timeout=30)
+    response = browser().post(api_url + "/signin", data={"email": person, "password": PASSWORD}, timeout=30)
+    assert response.status_code == 429 and "Too many failed sign-ins" in response.text
+
+
+def test_sign_in_never_redirects_to_another_site(api_url, person):
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        session = browser()
+        response = session.post(api_url + "/signin", data={"email": person, "password": PASSWORD, "next": target},
+                                allow_redirects=False, timeout=30)
+        assert response.headers["Location"] == "/projects", target
+
+
+def test_cookie_writes_need_the_csrf_header(api_url, person):
+    session = sign_in(api_url, person)
+    name = {"name": f"Cookie project {uuid.uuid4().hex[:6]}"}
+    refused = session.post(api_url + "/api/v1/projects", json=name, timeout=30)
+    assert refused.status_code == 403 and refused.json()["error"] == "csrf_required"
+    made = session.post(api_url + "/api/v1/projects", json=name, headers={CSRF_HEADER: "1"}, timeout=30)
+    assert made.status_code == 201
+
+
+def test_sign_out_needs_the_form_token_and_ends_the_session(api_url, person):
+    session = sign_in(api_url, person)
+    token = session.cookies[SESSION_COOKIE]
+    page = session.get(api_url + "/projects", timeout=30).text
+    assert csrf_token_for(token) in page
+    assert session.post(api_url + "/signout", allow_redirects=False, timeout=30).status_code == 403
+    out = session.post(api_url + "/signout", data={"csrf_token": csrf_token_for(token)}, allow_redirects=False, timeout=30)
+    assert out.status_code == 303 and urlsplit(out.headers["Location"]).path == "/signin"
+    # The token is revoked, not only forgotten by this browser.
+    stale = browser()
+    stale.cookies.set(SESSION_COOKIE, token)
+    assert stale.get(api_url + "/api/v1/me", timeout=30).status_code == 401
+    assert stale.get(api_url + "/projects", allow_redirects=False, timeout=30).status_code == 302
+
+
+def test_the_player_page_carries_a_signed_master_url(api_url, admin, person, media_dir):
+    from tests import media
+    from tests.integration.uploading import upload
+
+    project = admin.post("/api/v1/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}).json()
+    version = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()
+    session = sign_in(api_url, person)
+    page = session.get(api_url + f"/versions/{version['id']}", timeout=30)
+    assert page.status_code == 200
+    assert "Content-Security-Policy" in page.headers
+    master = re.search(r'"master": "([^"]+)"', page.text).group(1)
+    assert master.startswith("/cdn/") and master.endswith(f"/{project['id']}/{version['id']}/hls/master.m3u8")
+    # Signed correctly (no transcode ran here, so the file is missing: 404, not 403).
+    assert browser().get(api_url + master, timeout=30).status_code == 404
+    assert browser().get(api_url + master.replace(version["id"], uuid.uuid4().hex), timeout=30).status_code == 403
+    listing = session.get(api_url + f"/projects/{project['id']}", timeout=30)
+    assert version["id"] in listing.text and f"/versions/{version['id']}" in listing.text
+
+
+def test_an_unknown_version_is_a_404_page(api_url, person):
+    session = sign_in(api_url, person)
+    response = session.get(api_url + f"/versions/{uuid.uuid4().hex}", timeout=30)
+    assert response.status_code == 404 and "Not found" in response.text

@@ -6,7 +6,7 @@ import hmac
 from flask import Flask, g, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.common import accounts
+from services.common import accounts, cdn
 from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
@@ -75,7 +75,7 @@ def create_app(settings=None) -> Flask:
 
     @app.post("/api/v1/auth/logout")
     def logout():
-        accounts.revoke_token(db, request.headers["Authorization"][7:].strip())
+        accounts.revoke_token(db, g.session_token)
         return "", 204
 
     @app.get("/api/v1/openapi.json")
@@ -125,7 +125,16 @@ def create_app(settings=None) -> Flask:
     def versions_with_status(found: list[dict]) -> list[dict]:
         ids = [v["_id"] for v in found]
         states, progress = records.states_of(db, ids), records.progress_of(db, ids)
-        return [version_view(v, states[v["_id"]], progress.get(v["_id"])) for v in found]
+        return [with_playback(version_view(v, states[v["_id"]], progress.get(v["_id"]))) for v in found]
+
+    def with_playback(version: dict) -> dict:
+        """Where to watch it: the player page, and a signed HLS URL any client can play until it expires."""
+        playable = version["status"] in ("playable", "ready") and version["facts"].get("kind") != "image"
+        version["playback"] = {
+            "player_url": f"{settings.public_url.rstrip('/')}/versions/{version['id']}",
+            "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"]) if playable else None,
+        }
+        return version
 
     # Uploads ------------------------------------------------------------------
     @app.post("/api/v1/uploads")

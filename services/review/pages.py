@@ -20,16 +20,22 @@ SECURITY_HEADERS = {
 }
 
 
+THUMBNAILS_VTT = "sprite/thumbnails.vtt"  # where the transcode worker puts the filmstrip track
+
+
 def player_config(settings, version: dict) -> dict:
     """What player.js needs: signed CDN URLs (one session token) and the master's facts."""
     facts = version.get("facts") or {}
     base = cdn.sign_playback_path(settings, version["project_id"], version["id"])
+    renditions = version.get("renditions") or {}
+    prefix = f"{version['project_id']}/{version['id']}/"
+    vtt = (renditions.get("thumbnails_vtt") or prefix + THUMBNAILS_VTT).removeprefix(prefix)
     return {
         "version_id": version["id"],
         "version_url": f"/api/v1/versions/{version['id']}",
         "master": base + "hls/master.m3u8",
         "poster": base + "poster.jpg",
-        "filmstrip": base + "filmstrip.vtt",
+        "filmstrip": base + vtt,
         "fps": facts.get("fps") or "25/1",
         "drop_frame": bool(facts.get("drop_frame")),
         "start_timecode": facts.get("start_timecode"),

@@ -68,13 +68,15 @@ def make_renditions(master: Path, out: Path, rate: str) -> dict[str, Path]:
 
 def _filmstrip(master: Path, out: Path, rate: str, every: float = 0.25, w: int = 160, h: int = 90) -> None:
     count = 8
+    # The transcode worker's layout: sprite sheets and their WebVTT track under sprite/.
+    (out / "sprite").mkdir(exist_ok=True)
     subprocess.run([*FFMPEG, "-i", str(master), "-vf", f"fps=1/{every},scale={w}:{h},tile={count}x1",
-                    "-frames:v", "1", "-q:v", "4", str(out / "filmstrip.jpg")],
+                    "-frames:v", "1", "-q:v", "4", str(out / "sprite" / "sprite_001.jpg")],
                    check=True, capture_output=True, timeout=60)
     cues = ["WEBVTT", ""]
     for i in range(count):
-        cues += [f"{_ts(i * every)} --> {_ts((i + 1) * every)}", f"filmstrip.jpg#xywh={i * w},0,{w},{h}", ""]
-    (out / "filmstrip.vtt").write_text("\n".join(cues))
+        cues += [f"{_ts(i * every)} --> {_ts((i + 1) * every)}", f"sprite_001.jpg#xywh={i * w},0,{w},{h}", ""]
+    (out / "sprite" / "thumbnails.vtt").write_text("\n".join(cues))
 
 
 def _ts(seconds: float) -> str:

@@ -164,7 +164,7 @@ def test_the_frame_shown_is_the_frame_in_the_picture(page, playable, reviewer):
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
     page.wait_for_selector("#preview:not([hidden])")
     preview_style = page.get_attribute("#preview-image", "style") or ""
-    assert "filmstrip.jpg" in preview_style and "background-position" in preview_style
+    assert "sprite_001.jpg" in preview_style and "background-position" in preview_style
 
     page.screenshot(path=str(SCREENSHOTS / f"framegate-player-{name.replace('.', '')}.png"))
     assert len(log) >= 10

@@ -18,6 +18,13 @@ async function refresh() {
       status.className = `status status-${version.status}`;
       row.querySelector('[data-field="progress"]').value = percent;
       row.querySelector('[data-field="percent"]').textContent = `${percent} %`;
+      const thumb = row.querySelector('[data-field="thumb"]');
+      if (version.playback?.poster_url && !thumb.querySelector("img")) {
+        const img = document.createElement("img");
+        img.src = version.playback.poster_url;
+        img.alt = `v${version.number} poster`;
+        thumb.replaceChildren(img);
+      }
       if (!FINAL.has(version.status)) pending = true;
     }
   } catch (err) {

@@ -9,12 +9,15 @@ import requests
 
 from services.common import accounts
 from services.ingest.app import create_app
+from services.review.app import create_app as create_review_app
 
 PUBLIC = {"/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/bootstrap"}
+# Review: sign-in itself, static files and hls.js; the origin answers only nginx (checked in test_cdn).
+REVIEW_PUBLIC = {"/signin", "/static/<path:filename>", "/static/vendor/hls.min.js", "/_origin/renditions/<path:key>"}
 
 
-def ingest_routes(settings):
-    app = create_app(settings)
+def ingest_routes(settings, factory=create_app):
+    app = factory(settings)
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -34,6 +37,22 @@ def test_every_route_refuses_callers_without_credentials(settings, api_url):
             assert response.json()["error"] == "unauthorized"
         checked += 1
     assert checked >= 10
+
+
+def test_every_review_page_sends_strangers_to_sign_in(settings, api_url):
+    checked = 0
+    for rule, method, path in ingest_routes(settings, create_review_app):
+        if rule in PUBLIC | REVIEW_PUBLIC:
+            continue
+        for cookies in ({}, {"framegate_session": "fg_not-a-real-session"}):
+            response = requests.request(method, api_url + path, cookies=cookies, allow_redirects=False, timeout=30)
+            if method == "GET":
+                assert response.status_code in (302, 303), (method, path, response.status_code)
+                assert "/signin" in response.headers["Location"]
+            else:
+                assert response.status_code in (401, 403), (method, path, response.status_code)
+        checked += 1
+    assert checked >= 5
 
 
 def test_bootstrap_needs_the_setup_key_and_happens_once(api_url, settings):

@@ -814,36 +814,34 @@ class Service(Component):
         return self._healthz(st) is not None if self.ports else True
 
 
-class Ingest(Service):
-    name = "ingest"
-    module = "services.ingest.app"
+class GunicornApp(Service):
+    """A Flask app of the platform under gunicorn (services/common/gunicorn_conf.py)."""
+
     match = "gunicorn"
-    health_port = "ingest"
     timeout = 60.0
     grace = 40.0  # gunicorn's own graceful timeout is 30 s
+    app = ""  # module:factory()
 
     def command(self, st: Stack) -> list[str]:
         return [str(VENV / "bin" / "gunicorn"), "-c", "python:services.common.gunicorn_conf",
-                "--bind", f"127.0.0.1:{st.port('ingest')}", "services.ingest.app:create_app()"]
+                "--bind", f"127.0.0.1:{st.port(self.health_port)}", self.app]
 
     def env(self, st: Stack) -> dict[str, str]:
-        return {**super().env(st), "FRAMEGATE_SERVICE": "ingest"}
+        return {**super().env(st), "FRAMEGATE_SERVICE": self.name}
 
 
-class Review(Service):
+class Ingest(GunicornApp):
+    name = "ingest"
+    module = "services.ingest.app"
+    health_port = "ingest"
+    app = "services.ingest.app:create_app()"
+
+
+class Review(GunicornApp):
     name = "review"
     module = "services.review.app"
-    match = "gunicorn"
     health_port = "review"
-    timeout = 60.0
-    grace = 40.0
-
-    def command(self, st: Stack) -> list[str]:
-        return [str(VENV / "bin" / "gunicorn"), "-c", "python:services.common.gunicorn_conf",
-                "--bind", f"127.0.0.1:{st.port('review')}", "services.review.app:create_app()"]
-
-    def env(self, st: Stack) -> dict[str, str]:
-        return {**super().env(st), "FRAMEGATE_SERVICE": "review"}
+    app = "services.review.app:create_app()"
 
 
 class OutboxRelay(Service):

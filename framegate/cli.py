@@ -177,6 +177,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run one more transcode worker in the foreground (Ctrl-C or SIGTERM finishes its job first)."""
+    env = dict(os.environ)
+    env_file = args.data / "stack.env"
+    if "FRAMEGATE_AMQP_URL" not in env and env_file.exists():
+        # On the machine of a local stack: its settings; elsewhere set FRAMEGATE_* yourself.
+        env.update(importlib.import_module("framegate.stack").read_env_file(env_file))
+    if "FRAMEGATE_AMQP_URL" not in env:
+        raise FramegateError(f"no FRAMEGATE_AMQP_URL and no stack in {args.data}: set the FRAMEGATE_* settings")
+    celery = Path(sys.executable).with_name("celery")
+    argv = [str(celery), "-A", "services.transcode.tasks", "worker", "-Q", "transcode", "--pool", "threads",
+            "--concurrency", "1", "--prefetch-multiplier", "1", "-n", f"{args.name}@%h", "--loglevel", "INFO"]
+    if args.ops_port:
+        env["FRAMEGATE_OPS_PORT"] = str(args.ops_port)
+    os.execve(str(celery), argv, env)
+    return 0  # not reached
+
+
 def cmd_login(args: argparse.Namespace) -> int:
     saved = config.read_config(config.config_path())
     url = (args.url or os.environ.get("FRAMEGATE_URL") or saved.get("url") or config.default_url()).rstrip("/")
@@ -309,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     stack_command("down", "stop the local stack", cmd_down)
     stack_command("status", "show the local stack's processes", cmd_status).add_argument(
         "--json", action="store_true", help="print one JSON object")
+    worker = stack_command("worker", "run one more transcode worker in the foreground", cmd_worker)
+    worker.add_argument("--name", default=f"worker-{os.getpid()}", help="the worker's name (default: worker-<pid>)")
+    worker.add_argument("--ops-port", type=int, default=None, metavar="N", help="serve /healthz and /metrics on N")
 
     login = commands.add_parser("login", help="sign in and save the token", description="Sign in and save the token.")
     login.add_argument("--url", help="platform URL (default: $FRAMEGATE_URL, the saved URL, or the local stack)")

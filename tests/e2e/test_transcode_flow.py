@@ -125,3 +125,48 @@ def test_a_job_that_keeps_killing_its_worker_ends_in_the_dead_letter_queue(admin
         assert "upload it again" in version["failure"]["reason"]
     finally:
         stack.start_component(data_dir(), "transcode-worker-1")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_framegate_worker_adds_capacity_and_stops_cleanly(admin, project, media_dir):
+    """Ops add a worker by starting one: here it is the only worker, so it does the job."""
+    import requests
+
+    stack.stop_component(data_dir(), "transcode-worker-1")
+    port = free_port()
+    worker = subprocess.Popen([*FRAMEGATE, "worker", "--data", str(data_dir()), "--ops-port", str(port),
+                               "--name", "extra"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        version_id = upload(admin, project["id"], media.make_wav_stereo(media_dir)).json()["id"]
+        version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=120)
+        assert version["status"] == "ready"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert 'framegate_transcode_jobs_total{outcome="ready"} 1.0' in metrics
+        assert "framegate_transcode_queue_depth" in metrics
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        stack.start_component(data_dir(), "transcode-worker-1")
+
+
+def test_the_signed_hls_url_plays_in_any_hls_client(admin, project, media_dir):
+    version_id = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()["id"]
+    version = wait_for_status(admin, version_id, {"ready"})
+    hls_url = version["playback"]["hls_url"]
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=nb_read_frames", "-of", "json", hls_url], capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr
+    assert int(json.loads(probe.stdout)["streams"][0]["nb_read_frames"]) == version["facts"]["frames"]
+    tampered = hls_url.replace("/cdn/", "/cdn/x", 1)
+    refused = subprocess.run(["ffprobe", "-v", "error", tampered], capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "403" in refused.stderr

@@ -18,8 +18,8 @@ from framegate import config
 from framegate.config import FramegateError
 from framegate.client import ApiClient
 from framegate.progress import format_bytes, format_duration, format_fps, progress_for
-from framegate.uploader import (DEFAULT_PARALLEL, DEFAULT_RETRIES, UploadResult, iter_uploads, local_files,
-                                version_fields, wait_for_results)
+from framegate.batch import UploadResult, iter_uploads, local_files, version_fields, wait_for_results
+from framegate.transfer import DEFAULT_PARALLEL, DEFAULT_RETRIES
 
 try:
     from importlib.metadata import version as _dist_version

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from framegate.uploader import LocalFile
+from framegate.batch import LocalFile
 from services.common import accounts
 from tests import media
 from tests.integration.uploading import put_parts

@@ -8,7 +8,7 @@ import requests
 
 from framegate import cli, config
 from framegate.client import ApiClient, ApiError, TokenRejected, Unreachable, error_from_response
-from framegate.uploader import UploadResult, wait_for_results
+from framegate.batch import UploadResult, wait_for_results
 
 
 @pytest.fixture(autouse=True)

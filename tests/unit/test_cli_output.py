@@ -2,7 +2,8 @@
 import json
 
 from framegate import cli
-from framegate.uploader import TransferResult, UploadResult, version_fields
+from framegate.batch import UploadResult, version_fields
+from framegate.transfer import TransferResult
 
 REQUIRED = {"file", "project_id", "asset_id", "version_id", "version", "status", "error", "sha256", "frames",
             "fps", "start_timecode", "duration"}

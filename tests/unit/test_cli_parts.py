@@ -5,7 +5,8 @@ import os
 import pytest
 
 from framegate.config import FramegateError
-from framegate.uploader import LocalFile, fingerprint_of, local_files, part_count, part_range
+from framegate.batch import LocalFile, fingerprint_of, local_files
+from framegate.transfer import part_count, part_range
 
 MiB = 1024 * 1024
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from framegate.uploader import TransferError, part_count, part_range, transfer
+from framegate.transfer import TransferError, part_count, part_range, transfer
 
 PART = 64 * 1024
 

@@ -34,7 +34,7 @@ def available() -> str | None:
     """Why the image tests cannot run here, or None."""
     if not shutil.which("podman"):
         return "podman is not installed (make images installs it)"
-    missing = [n for n in ("ingest", "relay", "transcode")
+    missing = [n for n in ("ingest", "relay", "transcode", "nameko", "review")
                if podman("image", "exists", image(n), check=False).returncode != 0]
     if missing:
         return f"images not built: {', '.join(map(image, missing))} (make images)"

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 # Host ports of the containers: the stack's port base plus offsets that the
 # stack itself does not use (services.common.settings.PORT_OFFSETS).
-INGEST_OFFSET, RELAY_OFFSET = 201, 202
+INGEST_OFFSET, RELAY_OFFSET, NAMEKO_OFFSET, REVIEW_OFFSET = 201, 202, 203, 204
 # Every container runs like this, as on Kubernetes with readOnlyRootFilesystem
 # and an emptyDir on /tmp.
 LOCKED_DOWN = ["--read-only", "--tmpfs", "/tmp:rw,size=256m,mode=1777"]
@@ -69,6 +69,31 @@ def relay(containers):
     c.url = f"http://127.0.0.1:{port(RELAY_OFFSET)}"
     wait_healthy(c.url + "/healthz", c)
     return c
+
+
+@pytest.fixture
+def nameko(containers):
+    """The nameko image's default service, ingest-status (one more consumer of
+    its events beside the stack's own while it runs; handlers are idempotent)."""
+    c = containers("nameko", {"FRAMEGATE_OPS_PORT": str(port(NAMEKO_OFFSET)), "FRAMEGATE_BIND_HOST": "127.0.0.1"})
+    c.url = f"http://127.0.0.1:{port(NAMEKO_OFFSET)}"
+    assert wait_healthy(c.url + "/healthz", c)["checks"] == {"mongo": "ok"}
+    return c
+
+
+@pytest.fixture
+def review(containers):
+    c = containers("review", {"FRAMEGATE_BIND": f"127.0.0.1:{port(REVIEW_OFFSET)}",
+                              "FRAMEGATE_INGEST_URL": os.environ.get("FRAMEGATE_PUBLIC_URL", "")})
+    c.url = f"http://127.0.0.1:{port(REVIEW_OFFSET)}"
+    assert wait_healthy(c.url + "/healthz", c)["checks"] == {"mongo": "ok", "s3": "ok"}
+    return c
+
+
+def test_the_review_image_serves_its_pages_and_the_players_hls_js(review):
+    hls = requests.get(review.url + "/static/vendor/hls.min.js", timeout=5)
+    assert hls.status_code == 200 and len(hls.content) > 100_000
+    assert "framegate_http_requests_total" in requests_get(review.url + "/metrics")
 
 
 @pytest.fixture
@@ -160,7 +185,7 @@ def requests_get(url: str) -> str:
     return response.text
 
 
-@pytest.mark.parametrize("name", ["ingest", "relay"])
+@pytest.mark.parametrize("name", ["ingest", "relay", "nameko", "review"])
 def test_runs_as_non_root_on_a_read_only_root_under_tini_and_stops_on_sigterm(name, request):
     c = request.getfixturevalue(name)
     processes = c.top("user", "args")
@@ -178,7 +203,8 @@ def test_runs_as_non_root_on_a_read_only_root_under_tini_and_stops_on_sigterm(na
     assert took < 5, f"{name} took {took:.1f}s to stop on SIGTERM"
 
 
-@pytest.mark.parametrize("name", ["ingest", "relay", "transcode"])
+@pytest.mark.parametrize("name", ["ingest", "relay", "transcode", "nameko", "review",
+                                  "dev-postgres", "dev-ferretdb", "dev-rabbitmq", "dev-s3"])
 def test_images_hold_no_build_tools_test_packages_or_caches(name):
     script = (
         "set -u; bad=''; "
@@ -201,7 +227,7 @@ def test_transcode_image_has_ffmpeg_and_the_relay_image_does_not():
     out = podman("run", "--rm", "--network", "none", image("transcode"), "ffmpeg", "-hide_banner", "-version")
     assert out.stdout.startswith("ffmpeg version")
     # The worker's Celery app loads in the image, read-only, with no network
-    # (no I/O at import time); running a transcode in it is not tested yet.
+    # (no I/O at import time); test_transcode_containers.py runs transcodes in it.
     app = podman("run", "--rm", "--network", "none", *LOCKED_DOWN, image("transcode"), "python", "-c",
                  "import services.transcode.tasks as t; print(t.app.main)", check=False)
     assert app.returncode == 0, app.stderr

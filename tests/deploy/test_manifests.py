@@ -16,7 +16,8 @@ from tests.deploy.needs import need
 # The oldest Kubernetes minor the manifests support (autoscaling/v2, policy/v1,
 # PodSecurity admission, networking/v1 are all GA well before it).
 KUBERNETES_VERSION = "1.30.0"
-SERVICES = {"ingest": 8080, "ingest-relay": 9101, "transcode": 9102}
+SERVICES = {"ingest": 8080, "ingest-relay": 9101, "transcode": 9102, "ingest-status": 9103,
+            "transcode-dispatch": 9104, "transcode-relay": 9105, "review": 8080}
 LONGEST_JOB_SECONDS = 4 * 3600
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
 

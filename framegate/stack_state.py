@@ -15,8 +15,10 @@ import string
 from pathlib import Path
 from typing import Iterator
 
-from framegate.stack_processes import say
+from framegate.stack_processes import say, warn
 from services.common.settings import DEFAULT_PORT_BASE, PORT_OFFSETS
+
+EPHEMERAL_PORTS_START = 32768  # net.ipv4.ip_local_port_range's usual start
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / ".data"
@@ -123,6 +125,9 @@ class Stack:
         if not create:
             return existing
         base = int(stored or (port_base if port_base is not None else DEFAULT_PORT_BASE))
+        if not stored and base + max(PORT_OFFSETS.values()) >= EPHEMERAL_PORTS_START:
+            warn(f"port base {base} reaches Linux's ephemeral ports ({EPHEMERAL_PORTS_START}+): a client "
+                 "connection may hold a port a server needs; a base below 31000 avoids that")
         env = dict(existing)
 
         def keep(key: str, make) -> str:

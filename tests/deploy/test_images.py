@@ -9,7 +9,6 @@ import json
 import os
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests

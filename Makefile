@@ -16,7 +16,7 @@ T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install up down status test clean-test bench-upload
+.PHONY: help install up down status test clean-test bench-upload bench-transcode
 
 include deploy/images.mk
 
@@ -55,3 +55,6 @@ clean-test: ## stop the test stack and delete .data-test
 
 bench-upload: up ## upload benchmark against the `make up` stack (BENCH_ARGS="--size 512M ...")
 	@cd $(ROOT) && $(PYTHON) bench/upload/run.py --data $(DATA) $(BENCH_ARGS)
+
+bench-transcode: up ## transcode benchmark against the `make up` stack (BENCH_ARGS="--order platform-first ...")
+	@cd $(ROOT) && $(PYTHON) bench/transcode/run.py --data $(DATA) $(BENCH_ARGS)

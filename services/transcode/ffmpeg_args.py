@@ -12,7 +12,7 @@ directory, so playlists name their segments and init sections plainly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -84,8 +84,31 @@ class Plan:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def plan_transcode(source: Source, input_path: str | Path, preset: str = DEFAULT_PRESET) -> Plan:
-    """The ffmpeg command for this master, by kind."""
+def plan_transcode(source: Source, input_path: str | Path, preset: str = DEFAULT_PRESET, threads: int = 0) -> Plan:
+    """The ffmpeg command for this master, by kind; threads > 0 caps ffmpeg's threads."""
+    plan = _plan_by_kind(source, input_path, preset)
+    if threads > 0:
+        plan = replace(plan, argv=limit_threads(plan.argv, threads))
+    return plan
+
+
+def limit_threads(argv: list[str], threads: int) -> list[str]:
+    """Cap decoders (-threads before each -i), encoders (after it) and filter graphs.
+
+    One worker per core scales better than one ffmpeg spreading over all cores.
+    """
+    n = str(threads)
+    capped = [argv[0], "-filter_complex_threads", n, "-filter_threads", n]
+    for previous, arg in zip(argv, argv[1:]):
+        if arg == "-i":
+            capped += ["-threads", n]
+        capped.append(arg)
+        if previous == "-i":
+            capped += ["-threads", n]
+    return capped
+
+
+def _plan_by_kind(source: Source, input_path: str | Path, preset: str) -> Plan:
     if source.kind == "video":
         return _video_plan(source, input_path, preset)
     if source.kind == "audio":

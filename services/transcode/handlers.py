@@ -36,6 +36,7 @@ class TranscodeContext:
     store: ObjectStore
     settings: object
     workdir: str | None = None
+    ffmpeg_threads: int = 0  # 0: ffmpeg's own choice (all cores)
 
 
 class ProgressAnnouncer:
@@ -91,7 +92,7 @@ def run_job(ctx: TranscodeContext, job: TranscodeJob) -> None:
     announce(Progress(percent=0.0, stage="starting"))
     with tempfile.TemporaryDirectory(prefix="transcode-", dir=ctx.workdir) as work:
         try:
-            result = transcode_version(job, ctx.store, Path(work), announce, log)
+            result = transcode_version(job, ctx.store, Path(work), announce, log, threads=ctx.ffmpeg_threads)
         except TranscodeFailed as err:
             announce_failure(ctx, job, err.code, err.reason)
             return

@@ -28,14 +28,14 @@ REMUX_TIMEOUT_SECONDS = 300
 def transcode_version(job: TranscodeJob, store, workdir: str | Path,
                       on_progress: Callable[[Progress], None], log: logging.Logger, *,
                       preset: str = "veryfast", stall_seconds: float = DEFAULT_STALL_SECONDS,
-                      time_limit: float | None = None) -> Result:
+                      time_limit: float | None = None, threads: int = 0) -> Result:
     """Transcode one version into `job.renditions_bucket` under `<project_id>/<version_id>/`."""
     started = time.monotonic()
     try:
         source = Source.from_facts(job.facts)
         workdir = Path(workdir)
         master = _download_master(job, store, workdir)
-        plan = plan_transcode(source, master, preset)
+        plan = plan_transcode(source, master, preset, threads)
     except ValueError as exc:
         raise TranscodeFailed("master_unsupported", f"This master cannot be transcoded: {exc}.")
     out = workdir / "out"

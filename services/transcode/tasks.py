@@ -36,7 +36,8 @@ def context() -> TranscodeContext:
     ensure_indexes(db, outbox_indexes("transcode"))
     store = ObjectStore(settings)
     store.ensure_buckets()
-    return TranscodeContext(db=db, store=store, settings=settings, workdir=os.environ.get("FRAMEGATE_TMP"))
+    return TranscodeContext(db=db, store=store, settings=settings, workdir=os.environ.get("FRAMEGATE_TMP"),
+                            ffmpeg_threads=int(os.environ.get("FRAMEGATE_FFMPEG_THREADS") or 0))
 
 
 RETRIES = 3

@@ -2,7 +2,7 @@
 from fractions import Fraction
 
 from services.transcode import extras
-from services.transcode.ffmpeg_args import colour_filters, plan_transcode
+from services.transcode.ffmpeg_args import colour_filters, limit_threads, plan_transcode
 from services.transcode.job import Source
 from services.transcode.playlists import as_vod, media_uris
 from services.transcode.runner import failure_reason, percent_done
@@ -150,3 +150,21 @@ def test_progress_and_failure_reasons():
     assert failure_reason(1, "Error writing trailer: No space left on device")[0] == "worker_disk_full"
     assert failure_reason(-9, "")[0] == "transcode_interrupted"
     assert "boom" in failure_reason(1, "first\nboom\n")[1]
+
+
+def test_limit_threads_caps_the_decoder_the_encoders_and_the_filters():
+    argv = ["ffmpeg", "-y", "-i", "in.mov", "-map", "0:v", "out.m3u8", "-i", "b.wav", "x.jpg"]
+    assert limit_threads(argv, 1) == [
+        "ffmpeg", "-filter_complex_threads", "1", "-filter_threads", "1", "-y",
+        "-threads", "1", "-i", "in.mov", "-threads", "1", "-map", "0:v", "out.m3u8",
+        "-threads", "1", "-i", "b.wav", "-threads", "1", "x.jpg",
+    ]
+
+
+def test_a_thread_cap_keeps_every_other_argument(tmp_path):
+    source = Source.from_facts({"kind": "video", "width": 1920, "height": 1080, "fps": "25/1", "frames": 50,
+                                "duration": 2.0, "audio_codec": "aac"})
+    free = plan_transcode(source, tmp_path / "m.mov")
+    capped = plan_transcode(source, tmp_path / "m.mov", threads=1)
+    assert [a for a in capped.argv if a not in ("-threads", "-filter_complex_threads", "-filter_threads", "1")] == \
+        [a for a in free.argv if a != "1"]

@@ -157,14 +157,14 @@ def status_lines(state: dict) -> list[str]:
     lines = []
     for name, info in state.items():
         if not isinstance(info, dict):
-            lines.append(f"{name:<13} {info}")
+            lines.append(f"{name:<18} {info}")
             continue
         label = str(info.get("state", "?"))
         if info.get("state") == "running" and info.get("healthy") is False:
             label += " (not answering)"
         pid = f"pid {info['pid']}" if info.get("pid") else ""
         note = f"  [{info['note']}]" if info.get("note") else ""
-        lines.append(f"{name:<13} {label:<26} {str(info.get('port') or '-'):<6} {pid}{note}".rstrip())
+        lines.append(f"{name:<18} {label:<26} {str(info.get('port') or '-'):<6} {pid}{note}".rstrip())
     return lines
 
 

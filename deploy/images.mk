@@ -16,8 +16,9 @@ images: ## build the service images with podman (base from debootstrap) and prin
 	@$(ROOT)/deploy/images/tools.sh debian
 	@TAG=$(TAG) $(ROOT)/deploy/images/images.sh
 
-# The dev overlay's PostgreSQL, FerretDB, RabbitMQ and S3 gateway: Debian
-# packages plus the Go servers `make install` builds into .cache/bin.
+# The dev overlay's PostgreSQL, FerretDB, RabbitMQ, S3 gateway and CDN (nginx
+# with the local stack's template): Debian packages plus the Go servers
+# `make install` builds into .cache/bin.
 dev-images: install ## build the dev overlay's server images (k8s/overlays/dev) and print their sizes
 	@$(ROOT)/deploy/images/tools.sh debian
 	@TAG=$(TAG) $(ROOT)/deploy/images/images.sh dev

@@ -6,8 +6,9 @@
 #     localhost/framegate-python:bookworm  python3 + tini + the non-root user
 #     localhost/framegate-{relay,nameko,ingest,review,transcode}:$TAG
 #   images.sh dev        the dev overlay's servers (make dev-images):
-#     localhost/framegate-dev-{postgres,ferretdb,rabbitmq,s3}:$TAG
-#     (Debian packages + .cache/bin/{ferretdb,versitygw} from deploy/local/install.sh)
+#     localhost/framegate-dev-{postgres,ferretdb,rabbitmq,s3,cdn}:$TAG
+#     (Debian packages + .cache/bin/{ferretdb,versitygw} from deploy/local/install.sh;
+#     cdn: nginx with deploy/local/nginx.conf.tmpl, rendered at container start)
 #
 # Layers are cached by podman: a second run with no change takes seconds, a
 # code-only change rebuilds only the final COPY layers.
@@ -20,7 +21,7 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$HERE/containers.conf}
 BASE_IMAGE=localhost/framegate-base:bookworm
 PYTHON_IMAGE=localhost/framegate-python:bookworm
 SERVICES=(relay nameko ingest review transcode)
-DEV_INFRA=(postgres ferretdb rabbitmq s3)
+DEV_INFRA=(postgres ferretdb rabbitmq s3 cdn)
 CACHE=${FRAMEGATE_CACHE:-$ROOT/.cache}
 HLSJS=$CACHE/npm/node_modules/hls.js/dist/hls.min.js
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import re
 
 from flask import Blueprint, Response, abort, request
@@ -42,7 +43,14 @@ def cache_control(key: str, body: bytes | None) -> str:
     return IMMUTABLE
 
 
-def _from_nginx(settings) -> bool:
+def cdn_peers() -> list:
+    """Networks the CDN connects from: loopback on one machine; in a cluster the
+    pod network (FRAMEGATE_ORIGIN_PEERS), where a NetworkPolicy admits only the CDN."""
+    text = os.environ.get("FRAMEGATE_ORIGIN_PEERS", "127.0.0.0/8,::1/128")
+    return [ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip()]
+
+
+def _from_nginx(settings, peers: list) -> bool:
     sent = request.headers.get(cdn.ORIGIN_KEY_HEADER, "")
     if not sent or not hmac.compare_digest(sent.encode(), cdn.origin_key(settings).encode()):
         return False
@@ -50,19 +58,21 @@ def _from_nginx(settings) -> bool:
     original = request.environ.get("werkzeug.proxy_fix.orig", {})
     peer = original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR", "")
     try:
-        return ipaddress.ip_address(peer).is_loopback
+        address = ipaddress.ip_address(peer)
     except ValueError:
         return False
+    return any(address in network for network in peers if network.version == address.version)
 
 
 def origin_blueprint(settings, store) -> Blueprint:
     bp = Blueprint("origin", __name__)
+    peers = cdn_peers()
     bucket = settings.bucket("renditions")
 
     @bp.get("/_origin/renditions/<path:key>")
     @public
     def rendition(key: str):
-        if not _from_nginx(settings) or not _KEY.match(key) or ".." in key.split("/"):
+        if not _from_nginx(settings, peers) or not _KEY.match(key) or ".." in key.split("/"):
             abort(404)
         kind = CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
         try:

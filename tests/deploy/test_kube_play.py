@@ -1,18 +1,21 @@
 """The whole dev overlay runs under `podman kube play` from the locally built
 images: its own PostgreSQL, FerretDB, RabbitMQ and S3 gateway, then every
-service Deployment, each answering on /healthz; an upload through the played
-ingest then turns `ready` through the played dispatcher, worker, relays and
-ingest-status.
+service Deployment, each answering on /healthz, then the CDN (nginx, the
+platform's front door); an upload through the played front door then turns
+`ready` through the played dispatcher, worker, relays and ingest-status, and
+its signed HLS URL plays through the played CDN while an unsigned one gets 403.
 
 What kube play cannot do is made concrete here, and only that:
 - it runs Deployments only (no Services, so no cluster DNS; the Ingress,
   NetworkPolicies and the HPA are validated offline in test_manifests.py), and
   host networking is the mode that works in this sandbox, so every pod shares
   the host's network: the Service names in the settings (postgres, ferretdb,
-  rabbitmq, s3, ingest) become 127.0.0.1 (podman does not apply hostAliases
+  rabbitmq, s3, ingest, and the CDN's ingest and review upstreams) become 127.0.0.1 (podman does not apply hostAliases
   on the host network) and each server moves off its default port to the
   test's port base plus an offset, to collide neither with its neighbours
   (ingest and review both listen on 8080) nor with anything else on the machine;
+  the platform's public URL (the Ingress host, which the overlay routes to the
+  CDN) becomes the CDN's host port;
 - ConfigMap/Secret references and $(VAR) expansions are resolved into plain
   values from the rendered ConfigMap and Secrets of the overlay itself;
 - probes are left out (podman would run them with curl, which the images do
@@ -30,6 +33,7 @@ import re
 import socket
 import time
 import uuid
+from urllib.parse import urljoin
 
 import pytest
 import requests
@@ -46,19 +50,20 @@ pytestmark = pytest.mark.slow
 INFRA = ("postgres", "ferretdb", "rabbitmq", "s3")
 SERVICES = ("ingest", "review", "ingest-relay", "transcode", "ingest-status", "transcode-dispatch",
             "transcode-relay")
+EDGE = ("cdn",)  # the front door and CDN: nginx in front of ingest and review
 # Port offsets from the stack's base (services.common.settings.PORT_OFFSETS
 # leaves 3xx free).
 OFFSET = {"postgres": 331, "mongo": 332, "ferretdb-debug": 333, "amqp": 334, "amqp-management": 335,
           "amqp-prometheus": 336, "amqp-dist": 337, "s3": 338,
           "ingest": 341, "review": 342, "ingest-relay": 343, "transcode": 344, "ingest-status": 345,
-          "transcode-dispatch": 346, "transcode-relay": 347}
+          "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348}
 
 
 @pytest.fixture(scope="module", autouse=True)
 def tools():
     need(kustomize_missing())
     need(available())
-    missing = [i for i in (f"localhost/framegate-dev-{n}:{os.environ.get('TAG', 'dev')}" for n in INFRA)
+    missing = [i for i in (f"localhost/framegate-dev-{n}:{os.environ.get('TAG', 'dev')}" for n in INFRA + EDGE)
                if podman("image", "exists", i, check=False).returncode != 0]
     need(f"dev images not built: {', '.join(missing)} (make dev-images)" if missing else None)
 
@@ -97,6 +102,8 @@ def overrides(name: str) -> dict[str, str]:
         "transcode": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode"))},
         "ingest-status": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-status"))},
         "transcode-dispatch": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode-dispatch"))},
+        "cdn": {"NGINX_LISTEN": f"127.0.0.1:{port('cdn')}", "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{port('ingest')}",
+                "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{port('review')}"},
     }.get(name, {})
 
 
@@ -140,6 +147,9 @@ def for_host_network(d: dict, configmaps: dict, secrets: dict) -> dict:
     env.update(overrides(name))
     if "FRAMEGATE_S3_PUBLIC_ENDPOINT" in env:  # presigned URLs the test itself uses
         env["FRAMEGATE_S3_PUBLIC_ENDPOINT"] = f"127.0.0.1:{port('s3')}"
+    for key in ("FRAMEGATE_PUBLIC_URL", "FRAMEGATE_CDN_URL"):  # the Ingress host -> the CDN
+        if key in env:
+            env[key] = front_door()
     c.pop("envFrom", None)
     c["env"] = [{"name": k, "value": v} for k, v in env.items()]
     if "args" in c:
@@ -183,9 +193,9 @@ def played(tmp_path_factory):
                for o in objects if o["kind"] == "Secret"}
     deployments = {o["metadata"]["name"]: for_host_network(o, configmaps, secrets)
                    for o in objects if o["kind"] == "Deployment"}
-    assert set(deployments) == set(INFRA) | set(SERVICES), sorted(deployments)
+    assert set(deployments) == set(INFRA) | set(SERVICES) | set(EDGE), sorted(deployments)
     files = []
-    for group in (INFRA, SERVICES):
+    for group in (INFRA, SERVICES, EDGE):
         path = tmp / f"dev-{group[0]}.yaml"
         path.write_text(yaml.safe_dump_all([deployments[n] for n in group]))
         podman("kube", "down", str(path), check=False, timeout=180)
@@ -201,6 +211,7 @@ def played(tmp_path_factory):
             assert time.monotonic() < deadline, f"dev servers not listening: {wanted}\n{pods_report()}"
             time.sleep(0.5)
         podman("kube", "play", "--network", "host", str(files[1]), timeout=180)
+        podman("kube", "play", "--network", "host", str(files[2]), timeout=180)
         yield {"deployments": deployments, "secrets": secrets}
     finally:
         for path in reversed(files):
@@ -209,6 +220,10 @@ def played(tmp_path_factory):
 
 def healthz(name: str) -> str:
     return f"http://127.0.0.1:{port(name)}/healthz"
+
+
+def front_door() -> str:
+    return f"http://127.0.0.1:{port('cdn')}"
 
 
 def test_the_whole_dev_overlay_runs_under_kube_play_and_every_service_answers_on_healthz(played):
@@ -227,9 +242,21 @@ def test_the_whole_dev_overlay_runs_under_kube_play_and_every_service_answers_on
     assert answers["ingest"]["checks"] == {"amqp": "ok", "mongo": "ok", "s3": "ok"}
     assert answers["transcode"]["checks"] == {"mongo": "ok", "s3": "ok", "amqp": "ok"}
     assert all(a["status"] == "ok" for a in answers.values()), answers
+    # The front door's /healthz is ingest's, through the played CDN.
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            door = requests.get(f"{front_door()}/healthz", timeout=5)
+            if door.status_code == 200:
+                break
+        except requests.RequestException as err:
+            door = err
+        assert time.monotonic() < deadline, f"{door}\n{pods_report()}"
+        time.sleep(0.5)
+    assert door.json()["checks"] == answers["ingest"]["checks"]
     # The restricted settings of the manifests were applied by podman.
     names = podman("ps", "--format", "{{.Names}}").stdout.split()
-    for name in (*INFRA, *SERVICES):
+    for name in (*INFRA, *SERVICES, *EDGE):
         workload = [n for n in names if n.startswith(f"fg-play-{name}-pod") and not n.endswith("-infra")]
         assert workload, f"no container for {name}: {names}"
         ro, user = podman("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}} {{.Config.User}}",
@@ -237,23 +264,35 @@ def test_the_whole_dev_overlay_runs_under_kube_play_and_every_service_answers_on
         assert ro == "true" and user.split(":")[0] == "10001", (name, ro, user)
 
 
-def test_an_upload_through_the_played_dev_overlay_turns_ready(played, tmp_path_factory):
-    ingest = f"http://127.0.0.1:{port('ingest')}"
+class Api:
+    """The played platform's API, through its front door (the CDN)."""
+
+    def __init__(self, token):
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def __getattr__(self, method):
+        return lambda path, **kw: self.session.request(method.upper(), front_door() + path, timeout=120, **kw)
+
+
+@pytest.fixture(scope="module")
+def uploaded(played, tmp_path_factory):
+    """A clip uploaded through the played front door; its last status (ready, we hope)."""
     setup_key = played["secrets"][next(s for s in played["secrets"] if s.startswith("framegate-secrets"))][
         "FRAMEGATE_SETUP_KEY"]
-    response = requests.post(f"{ingest}/api/v1/auth/bootstrap", headers={"X-Setup-Key": setup_key},
+    deadline = time.monotonic() + 150
+    while True:  # the test above may not have run (-k): wait for the services
+        try:
+            if requests.get(f"{front_door()}/healthz", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, pods_report()
+        time.sleep(1)
+    response = requests.post(f"{front_door()}/api/v1/auth/bootstrap", headers={"X-Setup-Key": setup_key},
                              json={"email": f"play-{uuid.uuid4().hex[:6]}@example.test"}, timeout=30)
     # Each run starts from empty volumes, so the first admin is created here.
     assert response.status_code == 201, response.text
-
-    class Api:
-        def __init__(self, token):
-            self.session = requests.Session()
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-        def __getattr__(self, method):
-            return lambda path, **kw: self.session.request(method.upper(), ingest + path, timeout=120, **kw)
-
     api = Api(response.json()["token"])
     project = api.post("/api/v1/projects", json={"name": "Played"}).json()
     clip = media.make_mov_2997_df(tmp_path_factory.mktemp("play-media"))
@@ -261,10 +300,41 @@ def test_an_upload_through_the_played_dev_overlay_turns_ready(played, tmp_path_f
     assert done.status_code == 201, f"{done.text}\n{pods_report()}"
     version_id = done.json()["id"]
     deadline = time.monotonic() + 180
-    status = None
+    version = None
     while time.monotonic() < deadline:
-        status = api.get(f"/api/v1/versions/{version_id}").json()["status"]
-        if status in ("ready", "failed"):
+        version = api.get(f"/api/v1/versions/{version_id}").json()
+        if version["status"] in ("ready", "failed"):
             break
         time.sleep(0.5)
+    return {"api": api, "version": version}
+
+
+def test_an_upload_through_the_played_dev_overlay_turns_ready(uploaded):
+    status = uploaded["version"]["status"]
     assert status == "ready", f"{status}\n{pods_report()}"
+
+
+def test_a_signed_rendition_url_plays_through_the_played_cdn_and_an_unsigned_one_is_refused(uploaded):
+    version = uploaded["version"]
+    assert version["status"] == "ready", version["status"]
+    hls_url = version["playback"]["hls_url"]
+    assert hls_url.startswith(f"{front_door()}/cdn/"), hls_url
+    master = requests.get(hls_url, timeout=30)
+    assert master.status_code == 200, f"{master.status_code} {master.text[:300]}\n{pods_report()}"
+    assert master.headers["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert master.text.startswith("#EXTM3U")
+    # The relative URIs inside carry the same token: a rung, then its first segment.
+    rung_url = urljoin(hls_url, next(line for line in master.text.splitlines() if line and line[0] != "#"))
+    rung = requests.get(rung_url, timeout=30)
+    assert rung.status_code == 200 and "#EXT-X-ENDLIST" in rung.text, rung.status_code
+    segment_url = urljoin(rung_url, next(line for line in rung.text.splitlines() if line.endswith(".m4s")))
+    first, second = (requests.get(segment_url, timeout=30) for _ in range(2))
+    assert first.status_code == 200 and first.content and second.content == first.content
+    assert second.headers["X-Cache-Status"] == "HIT"  # a second viewer is served from the CDN's cache
+    # Unsigned (the same path without token and expiry) and tampered: 403.
+    token, expires, rest = hls_url.split("/cdn/", 1)[1].split("/", 2)
+    unsigned = requests.get(f"{front_door()}/cdn/{rest}", timeout=30)
+    assert unsigned.status_code == 403, unsigned.status_code
+    flipped = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+    assert requests.get(hls_url.replace(token, flipped), timeout=30).status_code == 403
+    assert requests.get(hls_url.replace(f"/{expires}/", f"/{int(expires) + 60}/"), timeout=30).status_code == 403

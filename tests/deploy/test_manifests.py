@@ -297,3 +297,72 @@ def test_the_namespace_enforces_the_restricted_pod_security_standard(overlay):
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     namespaced = [o for o in objects if o["kind"] != "Namespace"]
     assert {o["metadata"].get("namespace") for o in namespaced} == {ns["metadata"]["name"]}
+
+
+# ------------------------------------------------------------- the dev CDN
+
+
+def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review(overlay):
+    """dev: nginx (framegate-dev-cdn) behind the Ingress, as in the local stack;
+    prod: no CDN in the cluster (a real one in front of it, k8s/README.md)."""
+    name, objects = overlay
+    deployments = {d["metadata"]["name"]: d for d in of_kind(objects, "Deployment")}
+    if name != "dev":
+        assert "cdn" not in deployments, f"{name}: production uses an external CDN"
+        return
+    template = deployments["cdn"]["spec"]["template"]
+    (c,) = template["spec"]["containers"]
+    assert c["image"] == "localhost/framegate-dev-cdn:dev"
+    env = {e["name"]: e for e in c["env"]}
+    # Only the key the CDN secrets derive from, by reference: not envFrom the
+    # services' Secret (the database and broker credentials are not nginx's).
+    assert "envFrom" not in c
+    secrets = {s["metadata"]["name"] for s in of_kind(objects, "Secret")}
+    ref = env["FRAMEGATE_SECRET_KEY"]["valueFrom"]["secretKeyRef"]
+    assert ref["key"] == "FRAMEGATE_SECRET_KEY" and ref["name"] in secrets and ref["name"].startswith(
+        "framegate-secrets")
+    services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service")}
+    for var, svc in (("NGINX_INGEST_UPSTREAM", "ingest"), ("NGINX_REVIEW_UPSTREAM", "review")):
+        host, port = env[var]["value"].split(":")
+        assert host == svc and int(port) in {p["port"] for p in services[svc]["spec"]["ports"]}, var
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert int(env["NGINX_LISTEN"]["value"]) == ports["http"]
+    assert selects({"matchLabels": services["cdn"]["spec"]["selector"]}, template["metadata"]["labels"])
+
+    # Everything of the platform's host goes through the CDN.
+    (ingress,) = of_kind(objects, "Ingress")
+    platform = [r for r in ingress["spec"]["rules"] if r["host"].startswith("framegate.")]
+    assert {p["backend"]["service"]["name"] for r in platform for p in r["http"]["paths"]} == {"cdn"}
+
+    policies = of_kind(objects, "NetworkPolicy")
+    labels_of = {n: d["spec"]["template"]["metadata"]["labels"] for n, d in deployments.items()}
+
+    def rules(workload: str, direction: str):
+        key, peers = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+        for p in policies:
+            if direction in p["spec"]["policyTypes"] and selects(p["spec"]["podSelector"], labels_of[workload]):
+                for rule in p["spec"].get(key, []):
+                    yield p["metadata"]["name"], rule.get(peers, []), {port["port"] for port in rule["ports"]}
+
+    # In: from the ingress controller, on nginx's port, and nothing else.
+    for policy, peers, port_set in rules("cdn", "Ingress"):
+        assert port_set == {ports["http"]}, policy
+        assert peers and all(set(peer) == {"namespaceSelector"} and peer["namespaceSelector"] == {
+            "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}} for peer in peers), policy
+    # Out: DNS, then ingest's and review's pods on their HTTP port, nothing else.
+    reached = set()
+    for policy, peers, port_set in rules("cdn", "Egress"):
+        if policy == "allow-dns":
+            continue
+        assert port_set == {8080}, policy
+        for peer in peers:
+            assert set(peer) == {"podSelector"} and peer["podSelector"], policy
+            reached |= {n for n, labels in labels_of.items() if selects(peer["podSelector"], labels)}
+    assert reached == {"ingest", "review"}
+    # ... which let it in; the ingress controller reaches them no longer.
+    for svc in ("ingest", "review"):
+        froms = [(peers, port_set) for _, peers, port_set in rules(svc, "Ingress")]
+        assert any(8080 in port_set and any("podSelector" in peer and selects(peer["podSelector"], labels_of["cdn"])
+                                            for peer in peers) for peers, port_set in froms), svc
+        assert not any(peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
+                       == "ingress-nginx" for peers, _ in froms for peer in peers), svc

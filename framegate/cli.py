@@ -239,6 +239,39 @@ def cmd_projects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    client = ApiClient.from_config()
+    if args.users_command == "add":
+        user = client.create_user(args.email, args.name, args.role)
+        if args.json:
+            _json_line(user, sys.stdout)
+        else:
+            print(f"created {user['role']} {user['email']}  password: {user['password']}  "
+                  "(shown once: pass it on; they can change it with `framegate passwd`)")
+        return 0
+    users = client.users()
+    if args.json:
+        for user in users:
+            _json_line(user, sys.stdout)
+    else:
+        print(table(("E-MAIL", "NAME", "ROLE"), [[u["email"], u["name"], u["role"]] for u in users]))
+    return 0
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    client = ApiClient.from_config()
+    if args.password_stdin:
+        current, new = (sys.stdin.readline().rstrip("\n") for _ in range(2))
+    else:
+        current = getpass.getpass("Current password: ")
+        new = getpass.getpass("New password (12 characters or more): ")
+        if getpass.getpass("New password again: ") != new:
+            raise FramegateError("the two new passwords differ; nothing changed")
+    client.change_password(current, new)
+    _note("password changed; your other sessions and tokens are signed out")
+    return 0
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     if args.parallel < 1:
         raise FramegateError("--parallel must be at least 1")
@@ -344,6 +377,21 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help="print the project as JSON")
     projects.set_defaults(handler=cmd_projects)
+
+    users = commands.add_parser("users", help="list users, or add one (admins)", description="List users.")
+    users.add_argument("--json", action="store_true", help="one JSON object per line")
+    users_commands = users.add_subparsers(dest="users_command", metavar="add EMAIL")
+    add = users_commands.add_parser("add", help="add a user; prints a generated password once")
+    add.add_argument("email")
+    add.add_argument("--name", default=None)
+    add.add_argument("--role", choices=("member", "admin"), default="member")
+    add.add_argument("--json", action="store_true", help="print the user (with the password) as JSON")
+    users.set_defaults(handler=cmd_users)
+
+    passwd = commands.add_parser("passwd", help="change your password", description="Change your password.")
+    passwd.add_argument("--password-stdin", action="store_true",
+                        help="read the current and the new password, one per line, from standard input")
+    passwd.set_defaults(handler=cmd_passwd)
 
     upload = commands.add_parser(
         "upload", help="upload files as new versions",

@@ -126,6 +126,17 @@ class ApiClient:
     def me(self) -> dict:
         return self.request("GET", "/api/v1/me")
 
+    def change_password(self, current: str, new: str) -> None:
+        self.request("POST", "/api/v1/me/password", json={"current": current, "new": new})
+
+    # Users (admins) -------------------------------------------------------------
+    def users(self) -> list[dict]:
+        return self.request("GET", "/api/v1/users")["users"]
+
+    def create_user(self, email: str, name: str | None, role: str) -> dict:
+        """The new user; with `password` (shown once) since none was given."""
+        return self.request("POST", "/api/v1/users", json={"email": email, "name": name, "role": role})
+
     # Projects, assets, versions ------------------------------------------------
     def projects(self) -> list[dict]:
         return self.request("GET", "/api/v1/projects")["projects"]

@@ -126,8 +126,37 @@ def bootstrap_first_admin(db: Database, email: str) -> tuple[User, str, str] | N
     """Create the first admin once: (user, password, token), or None if done before."""
     if not insert_unique(db.bootstrap, {"_id": "first-admin", "at": datetime.now(timezone.utc)}):
         return None
-    password = secrets.token_urlsafe(15)
+    password = new_password()
     user = create_user(db, email, "Administrator", "admin", password)
     if user is None:
         raise RuntimeError(f"a user {email} exists but the first-admin claim was free")
     return user, password, issue_token(db, user, "cli (first run)")
+
+
+MIN_PASSWORD = 12
+
+
+def check_new_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValueError(f"A password needs at least {MIN_PASSWORD} characters.")
+    return password
+
+
+def list_users(db: Database) -> list[User]:
+    return [_user(doc) for doc in db.users.find().sort("email", ASC)]
+
+
+def change_password(db: Database, user: User, current: str, new: str, keep_token: str) -> None:
+    """Set a new password after checking the current one; every other token of the user is revoked."""
+    doc = db.users.find_one({"_id": user.id})
+    try:
+        _hasher.verify(doc["password_hash"], current or "")
+    except (VerificationError, InvalidHashError):
+        raise LoginRefused("invalid_credentials", "The current password is wrong.") from None
+    # Only this user changes their own password: a plain update cannot lose a race here.
+    db.users.update_one({"_id": user.id}, {"$set": {"password_hash": _hasher.hash(check_new_password(new))}})
+    db.api_tokens.delete_many({"user_id": user.id, "_id": {"$ne": _token_hash(keep_token)}})
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)

@@ -1,8 +1,6 @@
 """The ingest HTTP API: projects, assets, versions and uploads (Flask)."""
 from __future__ import annotations
 
-import hmac
-
 from flask import Flask, g, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -11,9 +9,10 @@ from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, amqp_check, install_common, json_body, public
+from services.common.web import ApiError, amqp_check, install_common, json_body
 
 from . import records, uploads
+from .account_routes import account_blueprint
 from .naming import BadName, check_display_name
 from .openapi import openapi_document
 from .views import asset_view, project_view, version_view
@@ -44,39 +43,7 @@ def create_app(settings=None) -> Flask:
         "amqp": amqp_check(settings.amqp_url),
     })
 
-    # Sign-in ----------------------------------------------------------------
-    @app.post("/api/v1/auth/login")
-    @public
-    def login():
-        body = json_body()
-        try:
-            user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
-        except accounts.LoginRefused as err:
-            raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
-        token = accounts.issue_token(db, user, body.get("token_name") or "login")
-        return jsonify({"token": token, "user": user.to_dict()})
-
-    @app.post("/api/v1/auth/bootstrap")
-    @public
-    def bootstrap():
-        key = request.headers.get("X-Setup-Key", "")
-        if not settings.setup_key or not _same(key, settings.setup_key):
-            raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
-        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
-        created = accounts.bootstrap_first_admin(db, email)
-        if created is None:
-            raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")
-        user, password, token = created
-        return jsonify({"email": user.email, "password": password, "token": token, "user": user.to_dict()}), 201
-
-    @app.get("/api/v1/me")
-    def me():
-        return jsonify(g.user.to_dict())
-
-    @app.post("/api/v1/auth/logout")
-    def logout():
-        accounts.revoke_token(db, g.session_token)
-        return "", 204
+    app.register_blueprint(account_blueprint(db, settings))
 
     @app.get("/api/v1/openapi.json")
     def openapi():
@@ -161,7 +128,3 @@ def create_app(settings=None) -> Flask:
         return "", 204
 
     return app
-
-
-def _same(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())

@@ -45,6 +45,22 @@ def openapi_document() -> dict:
             "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
             "/api/v1/openapi.json": {"get": _op("This document", "200", obj, errors=(401,))},
             "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},
+            "/api/v1/me/password": {"post": {
+                "summary": "Change one's password (other tokens of the user are revoked)",
+                "requestBody": {"required": True, **_json({"type": "object", "required": ["current", "new"],
+                    "properties": {"current": {"type": "string"}, "new": {"type": "string", "minLength": 12}}})},
+                "responses": {"204": {"description": "Changed"},
+                              **{str(c): {"description": "Error", **_json(ERROR)} for c in (400, 401, 403)}}}},
+            "/api/v1/users": {
+                "get": _op("List users (admins only)", "200", _list("users", "User"), errors=(401, 403)),
+                "post": _op("Create a user (admins only); without a password one is generated and returned once",
+                            "201", _ref("User"),
+                            {"type": "object", "required": ["email"], "properties": {
+                                "email": {"type": "string"}, "name": {"type": "string"},
+                                "role": {"type": "string", "enum": ["admin", "member"]},
+                                "password": {"type": "string", "minLength": 12}}},
+                            errors=(400, 401, 403, 409)),
+            },
             "/api/v1/projects": {
                 "get": _op("List projects", "200", _list("projects", "Project"), errors=(401,)),
                 "post": _op("Create a project", "201", _ref("Project"),

@@ -126,3 +126,20 @@ def test_progress_bar_on_a_terminal(media_dir, project_name, tmp_path):
     result = subprocess.run([script, "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
     assert "MB/s" in result.stdout and "100%" in result.stdout
+
+
+def test_an_admin_adds_a_user_from_the_cli_who_changes_the_password(api_url, tmp_path):
+    email = f"cli-added-{uuid.uuid4().hex[:6]}@example.test"
+    added = run("users", "add", email, "--name", "Cli Added", "--json")
+    assert added.returncode == 0, added.stderr
+    password = json_lines(added.stdout)[0]["password"]
+    env = {**os.environ, "FRAMEGATE_CONFIG": str(tmp_path / "config.json")}
+    assert run("login", "--url", api_url, "--email", email, "--password-stdin", env=env,
+               input=password + "\n").returncode == 0
+    changed = run("passwd", "--password-stdin", env=env, input=f"{password}\nmy-own-long-passphrase\n")
+    assert changed.returncode == 0, changed.stderr
+    relogin = run("login", "--url", api_url, "--email", email, "--password-stdin", env=env,
+                  input="my-own-long-passphrase\n")
+    assert relogin.returncode == 0, relogin.stderr
+    listed = run("users")
+    assert email in listed.stdout

@@ -1,0 +1,93 @@
+"""Sign-in, the first admin, one's own account, and user administration (admins only)."""
+from __future__ import annotations
+
+import hmac
+import re
+
+from flask import Blueprint, g, jsonify, request
+
+from services.common import accounts
+from services.common.web import ApiError, json_body, public
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def account_blueprint(db, settings) -> Blueprint:
+    bp = Blueprint("accounts", __name__)
+
+    @bp.post("/api/v1/auth/login")
+    @public
+    def login():
+        body = json_body()
+        try:
+            user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
+        except accounts.LoginRefused as err:
+            raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
+        token = accounts.issue_token(db, user, body.get("token_name") or "login")
+        return jsonify({"token": token, "user": user.to_dict()})
+
+    @bp.post("/api/v1/auth/bootstrap")
+    @public
+    def bootstrap():
+        key = request.headers.get("X-Setup-Key", "")
+        if not settings.setup_key or not hmac.compare_digest(key.encode(), settings.setup_key.encode()):
+            raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
+        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
+        created = accounts.bootstrap_first_admin(db, email)
+        if created is None:
+            raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")
+        user, password, token = created
+        return jsonify({"email": user.email, "password": password, "token": token, "user": user.to_dict()}), 201
+
+    @bp.post("/api/v1/auth/logout")
+    def logout():
+        accounts.revoke_token(db, g.session_token)
+        return "", 204
+
+    @bp.get("/api/v1/me")
+    def me():
+        return jsonify(g.user.to_dict())
+
+    @bp.post("/api/v1/me/password")
+    def change_password():
+        body = json_body()
+        try:
+            accounts.change_password(db, g.user, body.get("current"), body.get("new"), g.session_token)
+        except accounts.LoginRefused as err:
+            raise ApiError(403, err.code, err.message) from None
+        except ValueError as err:
+            raise ApiError(400, "weak_password", str(err)) from None
+        return "", 204
+
+    def admin_only() -> None:
+        if not g.user.is_admin:
+            raise ApiError(403, "admins_only", "Only an admin can manage users.")
+
+    @bp.get("/api/v1/users")
+    def users():
+        admin_only()
+        return jsonify({"users": [u.to_dict() for u in accounts.list_users(db)]})
+
+    @bp.post("/api/v1/users")
+    def create_user():
+        admin_only()
+        body = json_body()
+        email, name, role = body.get("email"), body.get("name"), body.get("role", "member")
+        if not isinstance(email, str) or not EMAIL.match(email.strip()):
+            raise ApiError(400, "bad_email", "Give the new user's e-mail address.")
+        if role not in accounts.ROLES:
+            raise ApiError(400, "bad_role", f"The role must be one of {', '.join(accounts.ROLES)}.")
+        given = body.get("password")
+        try:
+            password = accounts.check_new_password(given) if given is not None else accounts.new_password()
+        except ValueError as err:
+            raise ApiError(400, "weak_password", str(err)) from None
+        user = accounts.create_user(db, email, (name or email.split("@")[0]).strip(), role, password)
+        if user is None:
+            raise ApiError(409, "user_exists", f"There is already a user {email.strip().lower()}.")
+        answer = user.to_dict()
+        if given is None:
+            answer["password"] = password  # shown once, to pass on
+        return jsonify(answer), 201
+
+    return bp

@@ -1,0 +1,60 @@
+"""Admins manage users; everyone can change their own password."""
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+
+def login(api_url, email, password):
+    return requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+
+
+def test_an_admin_adds_a_member_who_can_then_sign_in(admin, api_url):
+    email = f"new-{uuid.uuid4().hex[:6]}@example.test"
+    created = admin.post("/api/v1/users", json={"email": email, "name": "New Editor"})
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["role"] == "member" and len(body["password"]) >= 12
+    assert login(api_url, email, body["password"]).status_code == 200
+    assert email in [u["email"] for u in admin.get("/api/v1/users").json()["users"]]
+    again = admin.post("/api/v1/users", json={"email": email.upper()})
+    assert again.status_code == 409 and again.json()["error"] == "user_exists"
+
+
+def test_members_cannot_manage_users(member):
+    assert member.get("/api/v1/users").status_code == 403
+    refused = member.post("/api/v1/users", json={"email": "x@example.test", "role": "admin"})
+    assert refused.status_code == 403 and refused.json()["error"] == "admins_only"
+
+
+def test_bad_user_requests_are_refused_with_a_reason(admin):
+    for body, code in (({"email": "not-an-address"}, "bad_email"),
+                       ({"email": "a@example.test", "role": "owner"}, "bad_role"),
+                       ({"email": "b@example.test", "password": "short"}, "weak_password")):
+        response = admin.post("/api/v1/users", json=body)
+        assert response.status_code == 400 and response.json()["error"] == code
+
+
+def test_changing_a_password_signs_out_other_sessions(admin, api_url):
+    email = f"pw-{uuid.uuid4().hex[:6]}@example.test"
+    password = admin.post("/api/v1/users", json={"email": email}).json()["password"]
+    first = login(api_url, email, password).json()["token"]
+    second = login(api_url, email, password).json()["token"]
+    headers = {"Authorization": f"Bearer {first}"}
+
+    wrong = requests.post(api_url + "/api/v1/me/password", json={"current": "nope", "new": "a-brand-new-passphrase"},
+                          headers=headers, timeout=30)
+    assert wrong.status_code == 403
+    weak = requests.post(api_url + "/api/v1/me/password", json={"current": password, "new": "short"},
+                         headers=headers, timeout=30)
+    assert weak.status_code == 400 and weak.json()["error"] == "weak_password"
+    changed = requests.post(api_url + "/api/v1/me/password",
+                            json={"current": password, "new": "a-brand-new-passphrase"}, headers=headers, timeout=30)
+    assert changed.status_code == 204
+
+    assert requests.get(api_url + "/api/v1/me", headers=headers, timeout=30).status_code == 200  # this session stays
+    other = requests.get(api_url + "/api/v1/me", headers={"Authorization": f"Bearer {second}"}, timeout=30)
+    assert other.status_code == 401
+    assert login(api_url, email, password).status_code == 401
+    assert login(api_url, email, "a-brand-new-passphrase").status_code == 200

@@ -44,7 +44,7 @@ def transcode_version(job: TranscodeJob, store, workdir: str | Path,
     master_text = master_playlist(plan.ladder) if plan.ladder else None
     publisher = Publisher(store, job.renditions_bucket, job.prefix, out, plan.hls_names,
                           master_text, log, HLS_DIR)
-    report = _Reporter(on_progress, publisher)
+    report = _Reporter(on_progress, publisher, source.duration or 0.0)
     stats = run_ffmpeg(plan.argv, out, source.duration or 1.0, log, on_percent=report.percent,
                        on_tick=report.tick, stall_seconds=stall_seconds, time_limit=time_limit)
     encode_seconds = stats.seconds
@@ -145,20 +145,33 @@ def _describe(result: Result, plan: Plan, publisher: Publisher, keys: list[str])
 
 
 class _Reporter:
-    """Calls on_progress when the whole percent changes or the version turns playable."""
+    """Calls on_progress when the whole percent changes or the version turns playable.
 
-    def __init__(self, on_progress: Callable[[Progress], None], publisher: Publisher):
-        self.on_progress, self.publisher = on_progress, publisher
+    ffmpeg's own -progress stays silent until every output has its first frame
+    (the sprite sheet's can be minutes in), so the segments the renditions have
+    listed count as progress too, for the percentage and for stall detection.
+    """
+
+    def __init__(self, on_progress: Callable[[Progress], None], publisher: Publisher, duration: float):
+        self.on_progress, self.publisher, self.duration = on_progress, publisher, duration
         self.last: tuple[int, bool] | None = None
         self.current = 0.0
+        self.listed = 0.0
 
     def percent(self, value: float) -> None:
         # Called from the progress reader thread: only record, tick() reports.
-        self.current = min(value, 99.0)
+        self.current = max(self.current, min(value, 99.0))
 
-    def tick(self) -> None:
+    def tick(self) -> bool:
+        """Publish what is new; True when the renditions grew (ffmpeg is not stalled)."""
         self.publisher.sync()
+        listed = self.publisher.seconds_listed()
+        grew = listed > self.listed
+        self.listed = max(self.listed, listed)
+        if self.duration > 0:
+            self.current = max(self.current, min(99.0, round(listed / self.duration * 100, 1)))
         self._emit("encoding")
+        return grew
 
     def stage(self, stage: str, value: float | None = None) -> None:
         if value is not None:

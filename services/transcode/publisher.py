@@ -55,6 +55,12 @@ class Publisher:
             self.log.info("renditions playable", extra={"prefix": self.prefix})
         return self.playable
 
+    def seconds_listed(self) -> float:
+        """Media seconds every rendition has listed so far (the slowest one's)."""
+        if not self.hls_names:
+            return 0.0
+        return min(_listed_seconds(self._listed.get(n, "")) for n in self.hls_names)
+
     def finish(self, extras: dict[str, Path]) -> list[str]:
         """Final upload: VOD playlists, master, then `extras` (key suffix -> local file)."""
         self.sync()
@@ -113,6 +119,11 @@ class Publisher:
                 raise RuntimeError(f"could not remove stale renditions: {errors[:3]}")
             self.log.info("removed stale renditions", extra={"prefix": self.prefix,
                                                              "count": len(stale)})
+
+
+def _listed_seconds(playlist: str) -> float:
+    return sum(float(line[len("#EXTINF:"):].split(",")[0]) for line in playlist.splitlines()
+               if line.startswith("#EXTINF:"))
 
 
 def _content_type(key: str) -> str:

@@ -110,7 +110,7 @@ def time_limit_for(duration: float) -> float:
 
 def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.Logger,
                on_percent: Callable[[float], None] | None = None,
-               on_tick: Callable[[], None] | None = None,
+               on_tick: Callable[[], bool] | None = None,
                stall_seconds: float = DEFAULT_STALL_SECONDS,
                time_limit: float | None = None) -> RunStats:
     """Run argv in cwd to completion; raise TranscodeFailed with an actionable reason."""
@@ -131,9 +131,9 @@ def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.L
                 break
             except subprocess.TimeoutExpired:
                 pass
-            if on_tick:
-                on_tick()
             now = time.monotonic()
+            if on_tick and on_tick():  # the outputs grew: not stalled, whatever -progress says
+                progress.last_advance = now
             if now - progress.last_advance > stall_seconds:
                 raise _killed(proc, argv, tail, log, "transcode_stalled",
                               f"ffmpeg made no progress for {stall_seconds:g} s "

@@ -342,3 +342,15 @@ def test_progress_reaches_100_and_playable_comes_before_done(store, settings, ma
     percents = [p.percent for p in run.progress]
     assert percents == sorted(percents) and percents[-1] == 100.0
     assert run.progress[-1].stage == "done" and run.progress[-1].playable
+
+
+def test_progress_climbs_and_a_slow_start_of_the_sprite_is_not_a_stall(store, settings, masters, tmp_path):
+    """ffmpeg's -progress stays silent until every output has a frame; the sprite
+    sheet's first frame comes only at the end of a short master. Progress comes from
+    the segments the renditions list, so it climbs, and a stall limit shorter than
+    that silence does not kill a healthy transcode."""
+    master = media.make_hd(masters, seconds=12, size="1280x720")
+    run = transcode(store, settings, master, tmp_path, stall_seconds=2.0)
+    encoding = sorted({int(p.percent) for p in run.progress if p.stage == "encoding" and 0 < p.percent < 99})
+    assert len(encoding) >= 3, run.progress
+    assert run.progress[-1].percent == 100.0

@@ -2,6 +2,8 @@
 versions, and the player. Data comes from the ingest API as the user."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 
 from services.common import accounts, cdn
@@ -20,38 +22,73 @@ SECURITY_HEADERS = {
 }
 
 
+def security_headers(settings) -> dict:
+    """SECURITY_HEADERS, with the object store's public endpoint in connect-src: the
+    project page's upload PUTs parts to presigned URLs there (a virtual-host-style
+    URL, as for AWS, puts the bucket in front of the host name)."""
+    scheme = "https" if settings.s3_secure else "http"
+    host = settings.s3_public_endpoint
+    origins = f"{scheme}://{host}"
+    if not re.fullmatch(r"[0-9.]+(:[0-9]+)?|\[[0-9a-fA-F:]+\](:[0-9]+)?", host):
+        origins += f" {scheme}://*.{host}"
+    headers = dict(SECURITY_HEADERS)
+    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
+        "connect-src 'self'", f"connect-src 'self' {origins}")
+    return headers
+
+
 THUMBNAILS_VTT = "sprite/thumbnails.vtt"  # where the transcode worker puts the filmstrip track
 
 
 def player_config(settings, version: dict) -> dict:
-    """What player.js needs: signed CDN URLs (one session token) and the master's facts."""
+    """What the player scripts need: signed CDN URLs (one session token) and the master's facts.
+
+    Renditions that may not exist yet (poster, image, waveform: written at the end of
+    the transcode) are None until the version's renditions list them; `cdn_base`
+    lets the page build their URLs once the polled version JSON does."""
     facts = version.get("facts") or {}
     base = cdn.sign_playback_path(settings, version["project_id"], version["id"])
     renditions = version.get("renditions") or {}
     prefix = f"{version['project_id']}/{version['id']}/"
+
+    def stored(name: str) -> str | None:
+        key = renditions.get(name)
+        return base + key.removeprefix(prefix) if key else None
+
     vtt = (renditions.get("thumbnails_vtt") or prefix + THUMBNAILS_VTT).removeprefix(prefix)
     return {
         "version_id": version["id"],
         "version_url": f"/api/v1/versions/{version['id']}",
+        "kind": facts.get("kind") or "video",
+        "cdn_base": base,
+        "prefix": prefix,
         "master": base + "hls/master.m3u8",
-        "poster": base + "poster.jpg",
+        "poster": stored("poster"),
+        "image": stored("image"),
+        "waveform": stored("waveform"),
         "filmstrip": base + vtt,
         "fps": facts.get("fps") or "25/1",
         "drop_frame": bool(facts.get("drop_frame")),
         "start_timecode": facts.get("start_timecode"),
         "frames": facts.get("frames"),
+        "duration": facts.get("duration"),
+        "width": facts.get("width"),
+        "height": facts.get("height"),
+        "has_audio": bool(facts.get("audio_codec")),
         "status": version.get("status"),
         "progress": version.get("progress"),
+        "reason": (version.get("failure") or {}).get("reason"),
     }
 
 
 def pages_blueprint(settings, db, ingest) -> Blueprint:
     bp = Blueprint("pages", __name__, template_folder="templates")
     secure_cookie = settings.public_url.startswith("https://")
+    headers = security_headers(settings)
 
     @bp.after_request
     def harden(response):
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         return response
 

@@ -5,7 +5,11 @@
 // player always sits in the middle of a frame (never on an edge, where float
 // rounding could pick either neighbour), and the number shown is that of the
 // frame actually presented: requestVideoFrameCallback's mediaTime.
+//
+// player-page.js imports this module once the version is playable.
+import { onVersion, refreshStatus, renditionUrl } from "./player-status.js";
 import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
+import { fetchWaveform, WaveformView } from "./waveform.js";
 
 const EPS = 1e-3;  // of a frame: absorbs float error in media times
 const config = JSON.parse(document.getElementById("player-data").textContent);
@@ -15,6 +19,7 @@ const rate = parseRate(config.fps);
 const dropFrame = !!config.drop_frame;
 const startFrames = config.start_timecode ? smpteToFrames(config.start_timecode, rate, dropFrame) : 0;
 
+let strip = null;  // the waveform under the seek bar, once loaded
 const state = {
   firstFrameTime: null,  // media time of frame 0, read from the stream
   frame: 0,              // the frame on screen
@@ -24,6 +29,7 @@ const state = {
   reverseTimer: null,
   pendingLevel: null,    // a quality switch waiting for its first fragment
   hls: null,
+  loaded: false,         // the first frame has arrived (loadeddata)
 };
 window.framegatePlayer = state;  // for tests and the console
 
@@ -40,10 +46,12 @@ function show(frame) {
   const fraction = totalFrames() > 1 ? frame / (totalFrames() - 1) : 0;
   $("seek-fill").style.width = `${(fraction * 100).toFixed(3)}%`;
   $("seek-head").style.left = `${(fraction * 100).toFixed(3)}%`;
+  if (strip) strip.setPosition(frame * rate.den / rate.num);
 }
 
 function settle() {
-  const settled = video.paused && !video.seeking && !state.awaitingFrame && state.shuttle === 0
+  // Not before the first frame is in: until then there is no frame to be settled on.
+  const settled = state.loaded && video.paused && !video.seeking && !state.awaitingFrame && state.shuttle === 0
     && state.pendingLevel === null;
   root.dataset.settled = settled ? "1" : "0";
   $("play").textContent = video.paused && state.shuttle >= 0 ? "Play" : "Pause";
@@ -176,7 +184,11 @@ const frameAtPointer = (event) => {
 seekbar.addEventListener("click", (event) => { pause(); seekToFrame(frameAtPointer(event).frame); });
 
 let thumbnails = [];
-async function loadFilmstrip() {
+async function loadFilmstrip(version) {
+  // The track is written at the end of the transcode: ask once it is listed.
+  if (version && version.renditions && version.renditions.thumbnails_vtt) {
+    config.filmstrip = renditionUrl("thumbnails_vtt", version);
+  }
   try {
     const response = await fetch(config.filmstrip);
     if (response.ok) thumbnails = parseThumbnailVtt(await response.text(), response.url);
@@ -219,6 +231,22 @@ seekbar.addEventListener("mousemove", (event) => {
 });
 seekbar.addEventListener("mouseleave", () => { $("preview").hidden = true; });
 
+// Waveform strip -------------------------------------------------------------------
+async function loadWaveform(url) {
+  try {
+    const waveform = await fetchWaveform(url);
+    const canvas = $("waveform-strip");
+    canvas.hidden = false;
+    strip = new WaveformView(canvas, waveform, {
+      duration: totalFrames() * rate.den / rate.num,
+      // A click lands on the frame shown at that time, like the seek bar.
+      onSeek: (fraction) => { pause(); seekToFrame(Math.floor(fraction * totalFrames())); },
+    });
+    strip.setPosition(state.frame * rate.den / rate.num);
+    root.dataset.waveform = "1";
+  } catch (err) { /* no sound, or not written yet: no strip */ }
+}
+
 // Quality ------------------------------------------------------------------------
 const quality = $("quality");
 quality.addEventListener("change", () => {
@@ -243,19 +271,6 @@ function fillLevels(levels) {
 function notice(text) {
   $("notice").textContent = text || "";
   $("notice").hidden = !text;
-}
-
-async function refreshStatus() {
-  try {
-    const response = await fetch(config.version_url, { credentials: "same-origin" });
-    if (!response.ok) return null;
-    const version = await response.json();
-    $("status").textContent = version.status || "";
-    $("status").className = `status status-${version.status}`;
-    const done = ["ready", "failed"].includes(version.status);
-    $("progress").textContent = !done && version.progress != null ? `${Math.floor(version.progress)} %` : "";
-    return version;
-  } catch (err) { return null; }
 }
 
 function load() {
@@ -298,12 +313,19 @@ function load() {
 video.addEventListener("loadeddata", () => {
   if (state.firstFrameTime === null) state.firstFrameTime = video.buffered.length ? video.buffered.start(0) : 0;
   $("frame-total").textContent = ` / ${totalFrames()}`;
-  seekToFrame(0);
+  state.loaded = true;
+  seekToFrame(state.target);  // frame 0, or where a click before the first frame asked to go
 });
 
 show(0);
 settle();
 load();
-loadFilmstrip();
-refreshStatus();
-setInterval(() => { if (!["ready", "failed"].includes($("status").textContent)) refreshStatus(); }, 3000);
+let extrasLoaded = false;
+onVersion((version) => {
+  // Filmstrip and waveform are written at the end of the transcode.
+  if (extrasLoaded || version.status !== "ready") return;
+  extrasLoaded = true;
+  loadFilmstrip(version);
+  const waveform = renditionUrl("waveform", version);
+  if (waveform) loadWaveform(waveform);
+});

@@ -1,0 +1,61 @@
+// The version's status, kept live for every kind of player: the page's
+// config is the first word, the version JSON from the ingest API (polled
+// until the version is ready or failed) the latest.
+const config = JSON.parse(document.getElementById("player-data").textContent);
+const $ = (id) => document.getElementById(id);
+const POLL_MS = 1500;
+const DONE = ["ready", "failed"];
+const listeners = [];
+let latest = { status: config.status, progress: config.progress, renditions: null };
+let timer = null;
+
+export const playerConfig = config;
+
+/** Whether a version in `status` can be shown by the player for `kind`. */
+export function startable(kind, status) {
+  return kind === "image" ? status === "ready" : ["playable", "ready"].includes(status);
+}
+
+/** A signed CDN URL for a stored rendition ("poster", "image", "waveform"), or null if there is none yet. */
+export function renditionUrl(name, version = latest) {
+  const key = version && version.renditions && version.renditions[name];
+  if (!key) return config[name] || null;
+  return config.cdn_base + (key.startsWith(config.prefix) ? key.slice(config.prefix.length) : key);
+}
+
+export function latestVersion() { return latest; }
+
+/** Calls `listener(version)` with every version JSON fetched (and now, with what is known). */
+export function onVersion(listener, { now = true } = {}) {
+  listeners.push(listener);
+  if (now) listener(latest);
+}
+
+function showStatus(version) {
+  $("status").textContent = version.status || "";
+  $("status").className = `status status-${version.status}`;
+  const done = DONE.includes(version.status);
+  $("progress").textContent = !done && version.progress != null ? `${Math.floor(version.progress)} %` : "";
+}
+
+export async function refreshStatus() {
+  try {
+    const response = await fetch(config.version_url, { credentials: "same-origin" });
+    if (!response.ok) return null;
+    const version = await response.json();
+    latest = version;
+    showStatus(version);
+    listeners.slice().forEach((listener) => listener(version));
+    return version;
+  } catch (err) { return null; }
+}
+
+/** Polls until the version is ready or failed. */
+export function watchStatus() {
+  if (timer) return;
+  const tick = async () => {
+    await refreshStatus();
+    timer = DONE.includes(latest.status) ? null : setTimeout(tick, POLL_MS);
+  };
+  tick();
+}

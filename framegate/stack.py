@@ -149,6 +149,8 @@ def _print_urls(st: Stack) -> None:
     say(f"  Platform:            {st.env['FRAMEGATE_PUBLIC_URL']}")
     say(f"  S3 (versitygw):      http://{st.env['FRAMEGATE_S3_ENDPOINT']}   "
         f"keys: FRAMEGATE_S3_ACCESS_KEY/SECRET_KEY in {st.env_path}")
+    say(f"  S3 for clients:      http://{st.env['FRAMEGATE_S3_PUBLIC_ENDPOINT']}   "
+        "(nginx in front of it, with CORS for the platform's pages: presigned upload URLs point here)")
     say(f"  RabbitMQ management: http://127.0.0.1:{st.port('amqp_management')}/   "
         f"user {st.env['FRAMEGATE_STACK_AMQP_USER']}, password FRAMEGATE_STACK_AMQP_PASSWORD "
         f"in {st.env_path}")

@@ -14,6 +14,7 @@ import stat
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from framegate.stack_component import Component
 from framegate.stack_processes import (base_env, http_request, mongo_ping, port_open, say, tail,
@@ -28,6 +29,7 @@ RABBIT_BIN = Path("/usr/lib/rabbitmq/bin")  # the server script itself, not /usr
 NGINX = Path("/usr/sbin/nginx")
 EPMD = Path("/usr/bin/epmd")
 NGINX_TEMPLATE = REPO / "deploy" / "local" / "nginx.conf.tmpl"
+NGINX_S3_PUBLIC_TEMPLATE = REPO / "deploy" / "local" / "nginx-s3-public.conf.tmpl"
 EPMD_PORT = 4369
 
 
@@ -330,7 +332,7 @@ def _ensure_epmd(st: Stack) -> None:
 class Nginx(Component):
     name = "nginx"
     match = "nginx"
-    ports = ("http",)
+    ports = ("http", "s3_public")
     timeout = 15.0
 
     def unavailable(self, st: Stack) -> str | None:
@@ -343,7 +345,7 @@ class Nginx(Component):
 
     def prepare(self, st: Stack) -> None:
         d = st.path("nginx")
-        for sub in ("", "logs", "run", "tmp"):
+        for sub in ("", "logs", "run", "tmp", "servers"):
             (d / sub).mkdir(exist_ok=True)
         values = {f"{name}_port": st.port(name) for name in PORT_OFFSETS}
         values.update(nginx_dir=str(d), data_dir=str(st.data), user_directive=(
@@ -358,6 +360,11 @@ class Nginx(Component):
                       access_log=f"{d}/logs/access.log")
         write_if_changed(self.conf(st), render_template(NGINX_TEMPLATE, values))
         os.chmod(self.conf(st), 0o600)  # it holds the CDN secrets
+        # The object store as clients reach it (FRAMEGATE_S3_PUBLIC_ENDPOINT), with CORS for our pages.
+        public = urlsplit(st.env["FRAMEGATE_PUBLIC_URL"])
+        values.update(s3_public_listen=f"127.0.0.1:{st.port('s3_public')}", s3_upstream=st.env["FRAMEGATE_S3_ENDPOINT"],
+                      platform_origin=f"{public.scheme}://{public.netloc}")
+        write_if_changed(d / "servers" / "s3-public.conf", render_template(NGINX_S3_PUBLIC_TEMPLATE, values))
         r = subprocess.run([str(NGINX), "-t", "-q", "-p", f"{d}/", "-c", str(self.conf(st))],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if r.returncode != 0:

@@ -149,7 +149,10 @@ class Stack:
         keep("FRAMEGATE_AMQP_URL",
              lambda: f"amqp://{amqp_user}:{amqp_password}@127.0.0.1:{port('amqp')}//")
         keep("FRAMEGATE_S3_ENDPOINT", lambda: s3)
-        keep("FRAMEGATE_S3_PUBLIC_ENDPOINT", lambda: s3)
+        # Always derived, never kept: presigned URLs point at nginx's S3 server (same
+        # bytes, plus CORS for the platform's pages), and data directories made
+        # before it existed must move there too.
+        env["FRAMEGATE_S3_PUBLIC_ENDPOINT"] = f"127.0.0.1:{port('s3_public')}"
         keep("FRAMEGATE_PUBLIC_URL", lambda: f"http://127.0.0.1:{port('http')}")
         env["FRAMEGATE_PORT_BASE"] = str(base)
         env["FRAMEGATE_DATA"] = str(self.data)  # always where it is now, even if moved

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 # beside the development stack on other ports (FRAMEGATE_PORT_BASE).
 PORT_OFFSETS = {
     "http": 80,  # nginx: the front door and, later, the CDN
+    "s3_public": 81,  # nginx: the object store as browsers reach it (presigned URLs, CORS)
     "ingest": 101,
     "ingest_relay": 102,
     "review": 103,

@@ -82,3 +82,20 @@ def _filmstrip(master: Path, out: Path, rate: str, every: float = 0.25, w: int =
 def _ts(seconds: float) -> str:
     ms = round(seconds * 1000)
     return f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
+
+
+# Reads the index the picture carries, in the page: one pixel in the middle of each block.
+DECODE_JS = """() => {
+  const video = document.getElementById('video');
+  const w = video.videoWidth, h = video.videoHeight;
+  const canvas = document.createElement('canvas');
+  canvas.width = w; canvas.height = h;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, w, h);
+  let value = 0;
+  for (let i = 0; i < %d; i++) {
+    const [r, g, b] = ctx.getImageData(Math.floor((i + 0.5) * w / %d), Math.floor(h / 2), 1, 1).data;
+    value = value * 2 + ((r + g + b) / 3 > 128 ? 1 : 0);
+  }
+  return { pixels: value, width: w, height: h };
+}""" % (BITS, BITS)

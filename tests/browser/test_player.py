@@ -12,26 +12,11 @@ import pytest
 
 from services.common.timecode import frames_to_smpte, smpte_to_frames
 from tests.browser.conftest import sign_in
-from tests.browser.framecode import BITS, make_clip, make_renditions
+from tests.browser.framecode import DECODE_JS as DECODE, make_clip, make_renditions
 from tests.integration.uploading import upload
 
 SCREENSHOTS = Path("/tmp")
 
-# Reads the index from the picture: one pixel in the middle of each block.
-DECODE = """() => {
-  const video = document.getElementById('video');
-  const w = video.videoWidth, h = video.videoHeight;
-  const canvas = document.createElement('canvas');
-  canvas.width = w; canvas.height = h;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(video, 0, 0, w, h);
-  let value = 0;
-  for (let i = 0; i < %d; i++) {
-    const [r, g, b] = ctx.getImageData(Math.floor((i + 0.5) * w / %d), Math.floor(h / 2), 1, 1).data;
-    value = value * 2 + ((r + g + b) / 3 > 128 ? 1 : 0);
-  }
-  return { pixels: value, width: w, height: h };
-}""" % (BITS, BITS)
 
 CLIPS = {
     "25fps": ("25", None),

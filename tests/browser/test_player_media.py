@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import sign_in
-from tests.browser.framecode import _BLOCKS, BITS, FFMPEG
-from tests.e2e.test_transcode_flow import wait_for_status
+from tests.browser.framecode import _BLOCKS, DECODE_JS, FFMPEG
+from tests.integration.uploading import wait_for_status
 from tests.integration.uploading import upload
 
 SCREENSHOTS = Path("/tmp")
@@ -33,21 +33,6 @@ DRAWN = """(id) => {
            shown: !canvas.hidden && canvas.clientHeight > 0 };
 }"""
 
-# The frame index the picture carries (tests/browser/framecode.py blocks).
-DECODE = """() => {
-  const video = document.getElementById('video');
-  const w = video.videoWidth, h = video.videoHeight;
-  const canvas = document.createElement('canvas');
-  canvas.width = w; canvas.height = h;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(video, 0, 0, w, h);
-  let value = 0;
-  for (let i = 0; i < %d; i++) {
-    const [r, g, b] = ctx.getImageData(Math.floor((i + 0.5) * w / %d), Math.floor(h / 2), 1, 1).data;
-    value = value * 2 + ((r + g + b) / 3 > 128 ? 1 : 0);
-  }
-  return value;
-}""" % (BITS, BITS)
 
 
 def ffmpeg(path: Path, *args: str) -> Path:
@@ -199,7 +184,7 @@ def test_a_video_has_a_waveform_strip_that_seeks_to_a_frame(page, admin, media_p
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     frame = int(page.text_content("#frame"))
     assert abs(frame - frames // 2) <= 1, frame
-    assert page.evaluate(DECODE) == frame  # the picture is that frame
+    assert page.evaluate(DECODE_JS)["pixels"] == frame  # the picture is that frame
     # Paused in the middle of the frame, as every seek of the player is.
     current = page.evaluate("() => document.getElementById('video').currentTime")
     first = page.evaluate("() => window.framegatePlayer.firstFrameTime")

@@ -20,7 +20,7 @@ from services.transcode.tasks import queue_depth
 from tests import media
 from tests.deploy.needs import need
 from tests.deploy.podman import Container, available, env as podman_env, image, stack_env, wait_healthy
-from tests.integration.uploading import upload
+from tests.integration.uploading import upload, wait_for_status
 
 pytestmark = pytest.mark.slow
 
@@ -107,17 +107,6 @@ def api_of(admin, ingest):
     return type(admin)(ingest.url, admin.session.headers["Authorization"].split(" ", 1)[1])
 
 
-def wait_for_status(api, version_id: str, wanted: set[str], timeout: float, pipeline: Pipeline) -> dict:
-    deadline = time.monotonic() + timeout
-    version = {}
-    while time.monotonic() < deadline:
-        version = api.get(f"/api/v1/versions/{version_id}").json()
-        if version["status"] in wanted:
-            return version
-        time.sleep(0.3)
-    raise AssertionError(f"version {version_id} is {version.get('status')} after {timeout}s\n{pipeline.logs()}")
-
-
 def jobs_done(worker: Container, outcome: str = "ready") -> float:
     text = requests.get(worker.url + "/metrics", timeout=5).text
     for line in text.splitlines():
@@ -135,7 +124,7 @@ def test_an_upload_through_the_containerised_ingest_turns_ready_through_the_cont
         api = api_of(admin, pipeline.ingest)
         done = upload(api, project["id"], media.make_mov_2997_df(media_dir), asset="Containerised transcode")
         assert done.status_code == 201, f"{done.text}\n{pipeline.logs()}"
-        version = wait_for_status(api, done.json()["id"], {"ready", "failed"}, 180, pipeline)
+        version = wait_for_status(api, done.json()["id"], {"ready", "failed"}, 180, explain=pipeline.logs)
         assert version["status"] == "ready", (version.get("failure"), pipeline.logs())
         prefix = f"{project['id']}/{version['id']}/"
         keys = set(store.keys(settings.bucket("renditions"), prefix=prefix))
@@ -157,7 +146,7 @@ def test_a_worker_stopped_mid_transcode_finishes_its_job_exits_0_and_takes_no_ot
     long_job = upload(api, project["id"], media.make_hd(media_dir, seconds=20, size="1280x720"), asset="Long")
     assert long_job.status_code == 201, long_job.text
     long_id = long_job.json()["id"]
-    wait_for_status(api, long_id, {"transcoding", "playable"}, 60, pipeline)
+    wait_for_status(api, long_id, {"transcoding", "playable"}, 60, explain=pipeline.logs)
     queued = upload(api, project["id"], media.make_mov_25_tc(media_dir), asset="Queued behind")
     assert queued.status_code == 201, queued.text
     queued_id = queued.json()["id"]
@@ -175,7 +164,7 @@ def test_a_worker_stopped_mid_transcode_finishes_its_job_exits_0_and_takes_no_ot
     stopping = subprocess.Popen(["podman", "stop", "-t", "300", leaving.name], env=podman_env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        version = wait_for_status(api, long_id, {"ready", "failed"}, 300, pipeline)
+        version = wait_for_status(api, long_id, {"ready", "failed"}, 300, explain=pipeline.logs)
         assert version["status"] == "ready", (version.get("failure"), pipeline.logs())
         stopping.wait(timeout=120)
         took = time.monotonic() - started
@@ -188,7 +177,7 @@ def test_a_worker_stopped_mid_transcode_finishes_its_job_exits_0_and_takes_no_ot
 
         # The queued job goes to the next worker.
         other = pipeline.worker(1)
-        version = wait_for_status(api, queued_id, {"ready", "failed"}, 180, pipeline)
+        version = wait_for_status(api, queued_id, {"ready", "failed"}, 180, explain=pipeline.logs)
         assert version["status"] == "ready", (version.get("failure"), pipeline.logs())
         assert queued_id in other.logs()
     finally:

@@ -18,23 +18,13 @@ from framegate import stack
 from services.common.outbox import outbox_collection
 from services.transcode.queues import DELIVERY_LIMIT, transcode_queue
 from tests import media
-from tests.integration.uploading import upload
+from tests.integration.uploading import upload, wait_for_status
 
 FRAMEGATE = [sys.executable, "-m", "framegate.cli"]
 
 
 def data_dir() -> Path:
     return Path(os.environ["FRAMEGATE_DATA"])
-
-
-def wait_for_status(admin, version_id: str, wanted: set[str], timeout: float = 180) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        version = admin.get(f"/api/v1/versions/{version_id}").json()
-        if version["status"] in wanted:
-            return version
-        time.sleep(0.5)
-    raise AssertionError(f"version {version_id} is still {version['status']} after {timeout}s")
 
 
 def test_cli_wait_ends_ready_with_renditions_in_the_store(media_dir, store, settings):

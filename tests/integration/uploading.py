@@ -3,7 +3,9 @@ presigned URLs, complete. Shared by the ingest integration tests."""
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
+from typing import Callable
 
 import requests
 
@@ -38,3 +40,16 @@ def upload(api, project_id: str, path: Path, asset: str | None = None, sha256: s
     item = started.json()["uploads"][0]
     put_parts(item, path)
     return api.post(f"/api/v1/uploads/{item['upload_id']}/complete", json={"sha256": sha256 or file_sha256(path)})
+
+
+def wait_for_status(api, version_id: str, wanted: set[str], timeout: float = 180,
+                    explain: Callable[[], str] = lambda: "") -> dict:
+    """Poll the version until its status is one of `wanted`."""
+    deadline = time.monotonic() + timeout
+    version: dict = {}
+    while time.monotonic() < deadline:
+        version = api.get(f"/api/v1/versions/{version_id}").json()
+        if version["status"] in wanted:
+            return version
+        time.sleep(0.3)
+    raise AssertionError(f"version {version_id} is still {version.get('status')} after {timeout}s\n{explain()}")

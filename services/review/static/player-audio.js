@@ -1,7 +1,8 @@
 // The player for sound-only versions: the audio HLS through hls.js into an
 // <audio> element, a large waveform to look at and click, and the same keys
 // as the video player with seconds instead of frames (no frames to count).
-import { onVersion, playerConfig as config, refreshStatus, renditionUrl } from "./player-status.js";
+import { playHls } from "./hls-source.js";
+import { onVersion, playerConfig as config, renditionUrl } from "./player-status.js";
 import { fetchWaveform, WaveformView } from "./waveform.js";
 
 const $ = (id) => document.getElementById(id);
@@ -153,27 +154,11 @@ function notice(text) {
 }
 
 function load() {
-  const Hls = window.Hls;
-  if (Hls && Hls.isSupported()) {
-    const hls = new Hls({ enableWorker: true, startPosition: 0 });
-    state.hls = hls;
-    hls.on(Hls.Events.MANIFEST_PARSED, () => notice(""));
-    hls.on(Hls.Events.ERROR, async (_e, data) => {
-      if (!data.fatal) return;
-      hls.destroy();
-      state.hls = null;
-      const version = await refreshStatus();
-      if (version && version.status === "failed") return notice("This version could not be transcoded.");
-      notice(`Not playable yet (${version ? version.status : "unknown"}); trying again…`);
-      setTimeout(load, 3000);
-    });
-    hls.loadSource(config.master);
-    hls.attachMedia(audio);
-  } else if (audio.canPlayType("application/vnd.apple.mpegurl")) {
-    audio.src = config.master;  // Safari plays HLS itself
-  } else {
-    notice("This browser cannot play HLS.");
-  }
+  playHls(audio, config.master, {
+    notice,
+    onHls: (hls) => { state.hls = hls; },
+    configure: (hls, Hls) => hls.on(Hls.Events.MANIFEST_PARSED, () => notice("")),
+  });
 }
 
 show();

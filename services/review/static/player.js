@@ -7,7 +7,8 @@
 // frame actually presented: requestVideoFrameCallback's mediaTime.
 //
 // player-page.js imports this module once the version is playable.
-import { onVersion, refreshStatus, renditionUrl } from "./player-status.js";
+import { playHls } from "./hls-source.js";
+import { onVersion, renditionUrl } from "./player-status.js";
 import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
 import { fetchWaveform, WaveformView } from "./waveform.js";
 
@@ -274,40 +275,26 @@ function notice(text) {
 }
 
 function load() {
-  const Hls = window.Hls;
-  if (Hls && Hls.isSupported()) {
-    const hls = new Hls({ enableWorker: true, startPosition: 0 });
-    state.hls = hls;
-    hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { notice(""); fillLevels(data.levels); });
-    hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => { root.dataset.level = String(data.level); });
-    hls.on(Hls.Events.FRAG_BUFFERED, (_e, data) => {
-      if (state.pendingLevel === data.frag.level) {
-        state.pendingLevel = null;
-        if (video.paused) seekToFrame(state.target);
-      }
-    });
-    hls.on(Hls.Events.FRAG_PARSING_DATA, (_e, data) => {
-      // The first fragment's first presentation time is frame 0.
-      if (data.type === "video" && state.firstFrameTime === null && data.frag.start === 0) {
-        state.firstFrameTime = data.startPTS;
-      }
-    });
-    hls.on(Hls.Events.ERROR, async (_e, data) => {
-      if (!data.fatal) return;
-      hls.destroy();
-      state.hls = null;
-      const version = await refreshStatus();
-      if (version && version.status === "failed") return notice("This version could not be transcoded.");
-      notice(`Not playable yet (${version ? version.status : "unknown"}); trying again…`);
-      setTimeout(load, 3000);
-    });
-    hls.loadSource(config.master);
-    hls.attachMedia(video);
-  } else if (video.canPlayType("application/vnd.apple.mpegurl")) {
-    video.src = config.master;  // Safari plays HLS itself
-  } else {
-    notice("This browser cannot play HLS.");
-  }
+  playHls(video, config.master, {
+    notice,
+    onHls: (hls) => { state.hls = hls; },
+    configure: (hls, Hls) => {
+      hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => { notice(""); fillLevels(data.levels); });
+      hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => { root.dataset.level = String(data.level); });
+      hls.on(Hls.Events.FRAG_BUFFERED, (_e, data) => {
+        if (state.pendingLevel === data.frag.level) {
+          state.pendingLevel = null;
+          if (video.paused) seekToFrame(state.target);
+        }
+      });
+      hls.on(Hls.Events.FRAG_PARSING_DATA, (_e, data) => {
+        // The first fragment's first presentation time is frame 0.
+        if (data.type === "video" && state.firstFrameTime === null && data.frag.start === 0) {
+          state.firstFrameTime = data.startPTS;
+        }
+      });
+    },
+  });
 }
 
 video.addEventListener("loadeddata", () => {

@@ -2,6 +2,7 @@
 // <audio> element, a large waveform to look at and click, and the same keys
 // as the video player with seconds instead of frames (no frames to count).
 import { playHls } from "./hls-source.js";
+import { makeShuttle } from "./shuttle.js";
 import { onVersion, playerConfig as config, renditionUrl } from "./player-status.js";
 import { fetchWaveform, WaveformView } from "./waveform.js";
 
@@ -38,7 +39,7 @@ function settle() {
 (function frame() { show(); requestAnimationFrame(frame); })();
 ["play", "pause", "seeking", "seeked", "loadedmetadata", "durationchange"].forEach((name) =>
   audio.addEventListener(name, () => { show(); settle(); }));
-audio.addEventListener("ended", () => { stopShuttle(); settle(); });
+audio.addEventListener("ended", () => { shuttle.stop(); settle(); });
 
 // Commands ---------------------------------------------------------------------
 function seekTo(seconds) {
@@ -48,22 +49,23 @@ function seekTo(seconds) {
   settle();
 }
 
-function stopShuttle() {
-  clearInterval(state.reverseTimer);
-  state.reverseTimer = null;
-  state.shuttle = 0;
-  audio.playbackRate = 1;
-  $("shuttle").textContent = "";
-}
+const shuttle = makeShuttle({
+  media: audio, state, label: $("shuttle"), pause, settle,
+  stepBack: (seconds) => {
+    if (audio.currentTime <= 0) return false;
+    seekTo(audio.currentTime - seconds);
+    return true;
+  },
+});
 
 function pause() {
-  stopShuttle();
+  shuttle.stop();
   if (!audio.paused) audio.pause();
   settle();
 }
 
 function play() {
-  stopShuttle();
+  shuttle.stop();
   if (duration() && audio.currentTime >= duration() - 0.01) seekTo(0);
   audio.play().catch(() => settle());
 }
@@ -73,31 +75,6 @@ function step(seconds) {
   seekTo(audio.currentTime + seconds);
 }
 
-function shuttleForward() {
-  if (state.shuttle < 0) return pause();
-  const speed = state.shuttle > 0 ? Math.min(state.shuttle * 2, 8) : 1;
-  clearInterval(state.reverseTimer);
-  state.shuttle = speed;
-  audio.playbackRate = speed;
-  audio.play().catch(() => settle());
-  $("shuttle").textContent = speed > 1 ? `▶︎ ${speed}×` : "";
-  settle();
-}
-
-function shuttleBackward() {
-  // Browsers do not play backwards: jump back on a timer instead (silently).
-  const speed = state.shuttle < 0 ? Math.min(-state.shuttle * 2, 8) : 1;
-  stopShuttle();
-  if (!audio.paused) audio.pause();
-  state.shuttle = -speed;
-  const tick = 100;  // ms
-  state.reverseTimer = setInterval(() => {
-    if (audio.currentTime <= 0) return pause();
-    seekTo(audio.currentTime - speed * tick / 1000);
-  }, tick);
-  $("shuttle").textContent = `◀︎ ${speed}×`;
-  settle();
-}
 
 const toggle = () => (audio.paused && state.shuttle === 0 ? play() : pause());
 $("play").addEventListener("click", toggle);
@@ -110,7 +87,7 @@ document.addEventListener("keydown", (event) => {
   if (event.target.closest("input, select, textarea") || event.metaKey || event.ctrlKey || event.altKey) return;
   const actions = {
     " ": toggle,
-    k: pause, K: pause, j: shuttleBackward, J: shuttleBackward, l: shuttleForward, L: shuttleForward,
+    k: pause, K: pause, j: shuttle.backward, J: shuttle.backward, l: shuttle.forward, L: shuttle.forward,
     ArrowLeft: () => step(event.shiftKey ? -10 : -1),
     ArrowRight: () => step(event.shiftKey ? 10 : 1),
     Home: () => { pause(); seekTo(0); },

@@ -8,6 +8,7 @@
 //
 // player-page.js imports this module once the version is playable.
 import { playHls } from "./hls-source.js";
+import { makeShuttle } from "./shuttle.js";
 import { onVersion, renditionUrl } from "./player-status.js";
 import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
 import { fetchWaveform, WaveformView } from "./waveform.js";
@@ -99,24 +100,25 @@ function seekToFrame(n) {
   show(n);
 }
 
-function stopShuttle() {
-  clearInterval(state.reverseTimer);
-  state.reverseTimer = null;
-  state.shuttle = 0;
-  video.playbackRate = 1;
-  $("shuttle").textContent = "";
-}
+const shuttle = makeShuttle({
+  media: video, state, label: $("shuttle"), pause, settle,
+  stepBack: (seconds) => {
+    if (state.frame <= 0) return false;
+    seekToFrame(state.frame - Math.max(1, Math.round(seconds * rate.num / rate.den)));
+    return true;
+  },
+});
 
 function pause() {
   const wasReverse = state.shuttle < 0;
-  stopShuttle();
+  shuttle.stop();
   if (!video.paused) video.pause();
   else if (wasReverse) seekToFrame(state.frame);
   settle();
 }
 
 function play() {
-  stopShuttle();
+  shuttle.stop();
   if (state.frame >= totalFrames() - 1) seekToFrame(0);
   video.play();
 }
@@ -128,32 +130,6 @@ function step(n) {
   seekToFrame(from + n);
 }
 
-function shuttleForward() {
-  if (state.shuttle < 0) return pause();
-  const speed = state.shuttle > 0 ? Math.min(state.shuttle * 2, 8) : 1;
-  clearInterval(state.reverseTimer);
-  state.shuttle = speed;
-  video.playbackRate = speed;
-  video.play();
-  $("shuttle").textContent = speed > 1 ? `▶︎ ${speed}×` : "";
-  settle();
-}
-
-function shuttleBackward() {
-  // Browsers do not play backwards: step back on a timer instead.
-  const speed = state.shuttle < 0 ? Math.min(-state.shuttle * 2, 8) : 1;
-  stopShuttle();
-  if (!video.paused) video.pause();
-  state.shuttle = -speed;
-  const tick = 100;  // ms
-  const framesPerTick = Math.max(1, Math.round(speed * rate.num / rate.den * tick / 1000));
-  state.reverseTimer = setInterval(() => {
-    if (state.frame <= 0) return pause();
-    seekToFrame(state.frame - framesPerTick);
-  }, tick);
-  $("shuttle").textContent = `◀︎ ${speed}×`;
-  settle();
-}
 
 $("play").addEventListener("click", () => (video.paused && state.shuttle === 0 ? play() : pause()));
 $("back1").addEventListener("click", () => step(-1));
@@ -165,7 +141,7 @@ document.addEventListener("keydown", (event) => {
   if (event.target.closest("input, select, textarea") || event.metaKey || event.ctrlKey || event.altKey) return;
   const actions = {
     " ": () => (video.paused && state.shuttle === 0 ? play() : pause()),
-    k: pause, K: pause, j: shuttleBackward, J: shuttleBackward, l: shuttleForward, L: shuttleForward,
+    k: pause, K: pause, j: shuttle.backward, J: shuttle.backward, l: shuttle.forward, L: shuttle.forward,
     ArrowLeft: () => step(event.shiftKey ? -10 : -1),
     ArrowRight: () => step(event.shiftKey ? 10 : 1),
     Home: () => { pause(); seekToFrame(0); },

@@ -10,8 +10,10 @@ STACK := $(PYTHON) -m framegate.stack
 
 DATA ?= $(ROOT)/.data
 PORT_BASE ?=
-TEST_DATA := $(ROOT)/.data-test
-TEST_PORT_BASE := 28000
+# A second checkout (a git worktree) runs its own test stack with
+# TEST_DATA=... TEST_PORT_BASE=... so two test runs never share ports or data.
+TEST_DATA ?= $(ROOT)/.data-test
+TEST_PORT_BASE ?= 28000
 T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=

@@ -79,6 +79,13 @@ def member(api_url, db):
     return Api(api_url, response.json()["token"])
 
 
+def add_member(admin: Api, project_id: str, email: str, role: str = "editor") -> dict:
+    """Make a user a member of a project (as the admin), the way an owner would."""
+    response = admin.post(f"/api/v1/projects/{project_id}/members", json={"email": email, "role": role})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 @pytest.fixture
 def project(admin):
     response = admin.post("/api/v1/projects", json={"name": f"Project {uuid.uuid4().hex[:8]}"})

@@ -12,6 +12,7 @@ import requests
 
 from services.common import accounts
 from services.common.web import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
+from tests.conftest import add_member
 
 PASSWORD = "a long enough password"
 
@@ -115,6 +116,7 @@ def test_the_player_page_carries_a_signed_master_url(api_url, admin, person, med
 
     project = admin.post("/api/v1/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}).json()
     version = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()
+    add_member(admin, project["id"], person, "viewer")
     session = sign_in(api_url, person)
     page = session.get(api_url + f"/versions/{version['id']}", timeout=30)
     assert page.status_code == 200

@@ -126,3 +126,21 @@ def test_playback_urls_are_short_lived_and_only_for_members(settings, admin, mem
     member.delete(f"/api/v1/projects/{owned['id']}/members/{me(other)['id']}")
     refused = other.get(f"/api/v1/versions/{vid}/playback")
     assert refused.status_code == 404 and refused.json()["error"] == "unknown_version"
+
+
+def test_an_open_upload_follows_its_uploaders_membership(member, other, owned, tmp_path):
+    pid, uid = owned["id"], me(other)["id"]
+    member.post(f"/api/v1/projects/{pid}/members", json={"user_id": uid, "role": "editor"})
+    started = start(other, pid, media.make_png(tmp_path))
+    assert started.status_code == 201, started.text
+    upload_id = started.json()["uploads"][0]["upload_id"]
+    assert other.get(f"/api/v1/uploads/{upload_id}").status_code == 200
+
+    member.patch(f"/api/v1/projects/{pid}/members/{uid}", json={"role": "viewer"})
+    demoted = other.post(f"/api/v1/uploads/{upload_id}/complete", json={"sha256": "0" * 64})
+    assert demoted.status_code == 403 and demoted.json()["role"] == "viewer"
+
+    member.delete(f"/api/v1/projects/{pid}/members/{uid}")
+    for response in (other.get(f"/api/v1/uploads/{upload_id}"), other.delete(f"/api/v1/uploads/{upload_id}")):
+        assert response.status_code == 404 and response.json()["error"] == "unknown_upload"
+    assert member.get(f"/api/v1/projects/{pid}/assets").json()["assets"] == []

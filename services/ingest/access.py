@@ -19,11 +19,6 @@ def role_of(db, user, project_id: str) -> str | None:
     return member["role"] if member else None
 
 
-def visible_project_ids(db, user) -> list[str] | None:
-    """The projects a user may see: None means all (admins)."""
-    return None if user.is_admin else list(records.memberships_of(db, user.id))
-
-
 def require(db, user, project_id: object, action: str = "view", not_found: ApiError | None = None) -> dict:
     """The project, if `user` may do `action` in it; else 404 (not a member) or 403 (role too low)."""
     missing = not_found or ApiError(404, "unknown_project", f"There is no project with id {project_id!r}.")

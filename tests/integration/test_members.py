@@ -6,11 +6,10 @@ import time
 import uuid
 
 import pytest
-import requests
 
-from services.common import accounts, cdn
+from services.common import cdn
 from tests import media
-from tests.conftest import Api
+from tests.conftest import new_member
 from tests.integration.uploading import start, upload
 
 
@@ -29,11 +28,7 @@ def owned(member):
 @pytest.fixture
 def other(api_url, db):
     """A second member account."""
-    email = f"other-{uuid.uuid4().hex[:8]}@example.test"
-    accounts.create_user(db, email, "Olga Other", "member", "correct horse battery")
-    response = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"},
-                             timeout=30)
-    return Api(api_url, response.json()["token"])
+    return new_member(api_url, db, "Olga Other")
 
 
 def test_the_creator_of_a_project_owns_it(member, owned):

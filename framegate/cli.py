@@ -258,6 +258,42 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_members(args: argparse.Namespace) -> int:
+    if not args.project:
+        raise FramegateError("say which project: framegate members --project NAME [add|set|remove EMAIL]")
+    client = ApiClient.from_config()
+    project = _project_named(client, args.project)
+    if args.members_command == "add":
+        member = client.add_member(project["id"], args.email, args.role)
+        return _member_done(args, member, f"added {member['email']} to {project['name']} as {member['role']}")
+    if args.members_command in ("set", "remove"):
+        found = next((m for m in client.members(project["id"]) if (m["email"] or "").lower() == args.email.lower()), None)
+        if found is None:
+            raise FramegateError(f"{args.email} is not a member of {project['name']!r} (framegate members --project ...)")
+        if args.members_command == "remove":
+            client.remove_member(project["id"], found["user_id"])
+            return _member_done(args, {**found, "removed": True}, f"removed {found['email']} from {project['name']}")
+        member = client.set_member_role(project["id"], found["user_id"], args.role)
+        return _member_done(args, member, f"{member['email']} is now {member['role']} in {project['name']}")
+    members = client.members(project["id"])
+    if args.json:
+        for member in members:
+            _json_line(member, sys.stdout)
+    else:
+        print(table(("E-MAIL", "NAME", "ROLE", "ADDED"),
+                    [[m["email"] or m["user_id"], m["name"] or "", m["role"], _local_time(m.get("added_at"))]
+                     for m in members]))
+    return 0
+
+
+def _member_done(args: argparse.Namespace, member: dict, line: str) -> int:
+    if args.json:
+        _json_line(member, sys.stdout)
+    else:
+        print(line)
+    return 0
+
+
 def cmd_passwd(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
     if args.password_stdin:
@@ -387,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", choices=("member", "admin"), default="member")
     add.add_argument("--json", action="store_true", help="print the user (with the password) as JSON")
     users.set_defaults(handler=cmd_users)
+
+    members = commands.add_parser(
+        "members", help="list a project's members; add, change or remove one (owners, admins)",
+        description="List a project's members and their roles (owner, editor, viewer).")
+    members.add_argument("--project", help="project name (required; also accepted after the subcommand)")
+    members.add_argument("--json", action="store_true", help="one JSON object per line")
+    members_commands = members.add_subparsers(dest="members_command", metavar="add|set|remove EMAIL")
+    for name, help_text in (("add", "add a user to the project"), ("set", "change a member's role"),
+                            ("remove", "remove a member (their playback stops within a minute)")):
+        sub = members_commands.add_parser(name, help=help_text)
+        sub.add_argument("email")
+        if name != "remove":
+            sub.add_argument("--role", choices=("owner", "editor", "viewer"), required=name == "set",
+                             default="viewer" if name == "add" else None, help="default for add: viewer")
+        sub.add_argument("--project", dest="project", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON")
+    members.set_defaults(handler=cmd_members)
 
     passwd = commands.add_parser("passwd", help="change your password", description="Change your password.")
     passwd.add_argument("--password-stdin", action="store_true",

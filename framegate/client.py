@@ -137,6 +137,19 @@ class ApiClient:
         """The new user; with `password` (shown once) since none was given."""
         return self.request("POST", "/api/v1/users", json={"email": email, "name": name, "role": role})
 
+    # Project members (owners and admins change them) ---------------------------
+    def members(self, project_id: str) -> list[dict]:
+        return self.request("GET", f"/api/v1/projects/{project_id}/members")["members"]
+
+    def add_member(self, project_id: str, email: str, role: str) -> dict:
+        return self.request("POST", f"/api/v1/projects/{project_id}/members", json={"email": email, "role": role})
+
+    def set_member_role(self, project_id: str, user_id: str, role: str) -> dict:
+        return self.request("PATCH", f"/api/v1/projects/{project_id}/members/{user_id}", json={"role": role})
+
+    def remove_member(self, project_id: str, user_id: str) -> None:
+        self.request("DELETE", f"/api/v1/projects/{project_id}/members/{user_id}")
+
     # Projects, assets, versions ------------------------------------------------
     def projects(self) -> list[dict]:
         return self.request("GET", "/api/v1/projects")["projects"]

@@ -146,6 +146,17 @@ def list_users(db: Database) -> list[User]:
     return [_user(doc) for doc in db.users.find().sort("email", ASC)]
 
 
+def find_user(db: Database, user_id: str | None = None, email: str | None = None) -> User | None:
+    """One user by id or by e-mail (case-insensitive), or None."""
+    query = {"_id": user_id} if user_id else {"email": (email or "").strip().lower()}
+    doc = db.users.find_one(query) if (user_id or email) else None
+    return _user(doc) if doc else None
+
+
+def users_by_id(db: Database, user_ids: list[str]) -> dict[str, User]:
+    return {doc["_id"]: _user(doc) for doc in db.users.find({"_id": {"$in": list(user_ids)}})}
+
+
 def change_password(db: Database, user: User, current: str, new: str, keep_token: str) -> None:
     """Set a new password after checking the current one; every other token of the user is revoked."""
     doc = db.users.find_one({"_id": user.id})

@@ -24,7 +24,7 @@ import re
 import time
 
 PREFIX = "/cdn"
-DEFAULT_TTL_SECONDS = 4 * 3600  # one viewing session; a page view mints a fresh one
+DEFAULT_TTL_SECONDS = 60  # short: a player refreshes its URLs (settings.playback_ttl_seconds)
 ORIGIN_KEY_HEADER = "X-Framegate-Origin-Key"
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
@@ -79,6 +79,11 @@ def sign_playback_path(settings, project_id: str, version_id: str, path: str = "
     expires = int(now if now is not None else time.time()) + int(ttl)
     token = token_for(signing_secret(settings), expires, scope)
     return f"{PREFIX}/{token}/{expires}/{scope}/{path}"
+
+
+def expiry_of(signed: str) -> int:
+    """The expiry (Unix seconds) written into a signed path or URL."""
+    return int(signed.split(PREFIX + "/", 1)[1].split("/")[1])
 
 
 def sign_playback_url(settings, project_id: str, version_id: str, path: str = "hls/master.m3u8",

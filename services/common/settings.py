@@ -64,6 +64,11 @@ class Settings:
     ffprobe_timeout_seconds: float = 60.0
     login_attempts_per_window: int = 10
     login_window_seconds: int = 900
+    # Signed CDN URLs: a player page's are short-lived and refreshed while it
+    # plays, so removing a member stops their playback within this lifetime;
+    # `hls_url` in the API's version JSON (for the CLI, ffprobe, VLC) lasts longer.
+    playback_ttl_seconds: int = 60
+    api_playback_ttl_seconds: int = 600
     extra: dict = field(default_factory=dict)
 
     def bucket(self, name: str) -> str:
@@ -97,6 +102,8 @@ def load_settings() -> Settings:
         ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
         login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
         login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),
+        playback_ttl_seconds=int(_env("FRAMEGATE_PLAYBACK_TTL", "60")),
+        api_playback_ttl_seconds=int(_env("FRAMEGATE_API_PLAYBACK_TTL", "600")),
     )
     settings.check()
     return settings

@@ -1,4 +1,8 @@
-"""The OpenAPI 3.1 description of the ingest API, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of the ingest API, served at /api/v1/openapi.json.
+
+Project routes answer 404 to a signed-in user who is not a member (as for an
+id that does not exist) and 403 `role_forbids` to a member whose role does not
+allow the action (docs/api-contract.md)."""
 from __future__ import annotations
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -30,6 +34,9 @@ def _list(key: str, item: str) -> dict:
 def openapi_document() -> dict:
     obj = {"type": "object"}
     path_id = lambda name: {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}  # noqa: E731
+    role = {"type": "string", "enum": ["owner", "editor", "viewer"]}
+    member_body = {"type": "object", "required": ["role"], "properties": {
+        "email": {"type": "string"}, "user_id": {"type": "string"}, "role": role}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Framegate ingest API", "version": "1"},
@@ -62,17 +69,32 @@ def openapi_document() -> dict:
                             errors=(400, 401, 403, 409)),
             },
             "/api/v1/projects": {
-                "get": _op("List projects", "200", _list("projects", "Project"), errors=(401,)),
-                "post": _op("Create a project", "201", _ref("Project"),
+                "get": _op("List the caller's projects (admins: all)", "200", _list("projects", "Project"), errors=(401,)),
+                "post": _op("Create a project; the caller becomes its owner", "201", _ref("Project"),
                             {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}},
                             errors=(400, 401, 409)),
             },
+            "/api/v1/projects/{project_id}/members": {"parameters": [path_id("project_id")],
+                "get": _op("List a project's members (any member)", "200", _list("members", "Member")),
+                "post": _op("Add a member (owners, admins)", "201", _ref("Member"), member_body,
+                            errors=(400, 401, 403, 404, 409))},
+            "/api/v1/projects/{project_id}/members/{user_id}": {
+                "parameters": [path_id("project_id"), path_id("user_id")],
+                "patch": _op("Change a member's role (owners, admins)", "200", _ref("Member"),
+                             {"type": "object", "required": ["role"], "properties": {"role": role}},
+                             errors=(400, 401, 403, 404, 409)),
+                "delete": {"summary": "Remove a member (owners, admins); their playback stops within one URL lifetime",
+                           "responses": {"204": {"description": "Removed"},
+                                         **{str(c): {"description": "Error", **_json(ERROR)} for c in (401, 403, 404, 409)}}}},
             "/api/v1/projects/{project_id}/assets": {"parameters": [path_id("project_id")],
                 "get": _op("List a project's assets", "200", _list("assets", "Asset"))},
             "/api/v1/projects/{project_id}/versions": {"parameters": [path_id("project_id")],
                 "get": _op("List a project's versions (optionally ?asset_id=)", "200", _list("versions", "Version"))},
             "/api/v1/versions/{version_id}": {"parameters": [path_id("version_id")],
                 "get": _op("One version", "200", _ref("Version"))},
+            "/api/v1/versions/{version_id}/playback": {"parameters": [path_id("version_id")],
+                "get": _op("Fresh short-lived signed CDN URLs for one viewing session (members only)", "200",
+                           _ref("Playback"), errors=(401, 404))},
             "/api/v1/uploads": {"post": _op(
                 "Start or resume uploads of many files (presigned multipart part URLs)", "201",
                 {"type": "object", "properties": {"uploads": {"type": "array", "items": _ref("Upload")}}},
@@ -96,7 +118,15 @@ def openapi_document() -> dict:
                 "Error": {"type": "object", "required": ["error", "message"],
                           "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
                 "User": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "email", "name", "role")}},
-                "Project": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "name", "created_at")}},
+                "Project": {"type": "object", "properties": {
+                    **{k: {"type": "string"} for k in ("id", "name", "created_at")},
+                    "role": {"type": ["string", "null"], "enum": ["owner", "editor", "viewer", None]}}},
+                "Member": {"type": "object", "properties": {
+                    **{k: {"type": "string"} for k in ("project_id", "user_id", "email", "name", "added_at")},
+                    "role": role}},
+                "Playback": {"type": "object", "properties": {
+                    "cdn_base": {"type": "string"}, "master": {"type": "string"},
+                    "expires_in": {"type": "integer"}, "expires_at": {"type": "integer"}}},
                 "Asset": {"type": "object", "properties": {k: {"type": "string"} for k in ("id", "project_id", "name")}},
                 "Version": {"type": "object", "properties": {
                     "id": {"type": "string"}, "project_id": {"type": "string"}, "asset_id": {"type": "string"},

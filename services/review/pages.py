@@ -41,13 +41,14 @@ THUMBNAILS_VTT = "sprite/thumbnails.vtt"  # where the transcode worker puts the 
 
 
 def player_config(settings, version: dict) -> dict:
-    """What the player scripts need: signed CDN URLs (one session token) and the master's facts.
+    """What the player scripts need: signed CDN URLs (a short-lived token the page renews) and the master's facts.
 
     Renditions that may not exist yet (poster, image, waveform: written at the end of
     the transcode) are None until the version's renditions list them; `cdn_base`
     lets the page build their URLs once the polled version JSON does."""
     facts = version.get("facts") or {}
-    base = cdn.sign_playback_path(settings, version["project_id"], version["id"])
+    ttl = settings.playback_ttl_seconds
+    base = cdn.sign_playback_path(settings, version["project_id"], version["id"], ttl=ttl)
     renditions = version.get("renditions") or {}
     prefix = f"{version['project_id']}/{version['id']}/"
 
@@ -59,6 +60,9 @@ def player_config(settings, version: dict) -> dict:
     return {
         "version_id": version["id"],
         "version_url": f"/api/v1/versions/{version['id']}",
+        # The page renews its short-lived CDN token here (playback-session.js).
+        "playback_url": f"/api/v1/versions/{version['id']}/playback",
+        "expires_in": ttl,
         "kind": facts.get("kind") or "video",
         "cdn_base": base,
         "prefix": prefix,

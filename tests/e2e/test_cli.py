@@ -143,3 +143,26 @@ def test_an_admin_adds_a_user_from_the_cli_who_changes_the_password(api_url, tmp
     assert relogin.returncode == 0, relogin.stderr
     listed = run("users")
     assert email in listed.stdout
+
+
+def test_members_add_list_and_remove(api_url, db, project_name):
+    email = f"crew-{uuid.uuid4().hex[:6]}@example.test"
+    accounts.create_user(db, email, "Crew Member", "member", "a long passphrase")
+    assert run("projects", "create", project_name).returncode == 0
+
+    added = run("members", "add", email, "--project", project_name, "--role", "viewer")
+    assert added.returncode == 0, added.stderr
+    assert f"added {email} to {project_name} as viewer" in added.stdout
+    changed = run("members", "--project", project_name, "set", email, "--role", "editor", "--json")
+    assert changed.returncode == 0 and json_lines(changed.stdout)[0]["role"] == "editor"
+    listed = json_lines(run("members", "--project", project_name, "--json").stdout)
+    assert sorted((m["role"], m["email"] == email) for m in listed) == [("editor", True), ("owner", False)]
+    assert email in run("members", "--project", project_name).stdout
+
+    removed = run("members", "remove", email, "--project", project_name)
+    assert removed.returncode == 0, removed.stderr
+    again = run("members", "remove", email, "--project", project_name)
+    assert again.returncode != 0 and "is not a member" in again.stderr
+    assert email not in run("members", "--project", project_name).stdout
+    bad = run("members", "add", "nobody@example.test", "--project", project_name)
+    assert bad.returncode != 0 and "nobody@example.test" in bad.stderr

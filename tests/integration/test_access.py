@@ -1,4 +1,5 @@
-"""Access: every route needs a user or a token; sign-in is checked and limited."""
+"""Access: every route needs a user or a token; sign-in is checked and limited;
+a signed-in user who is not a member of a project gets nothing of it."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,9 @@ import requests
 from services.common import accounts
 from services.ingest.app import create_app
 from services.review.app import create_app as create_review_app
+from tests import media
+from tests.conftest import add_member
+from tests.integration.uploading import start, upload
 
 PUBLIC = {"/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/bootstrap"}
 # Review: sign-in itself, static files and hls.js; the origin answers only nginx (checked in test_cdn).
@@ -112,3 +116,98 @@ def test_logout_revokes_the_token(member):
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
 def test_health_and_metrics_are_open_for_probes_and_scrapers(api_url, path):
     assert requests.get(api_url + path, timeout=30).status_code == 200
+
+
+# Signed in, but not a member -------------------------------------------------
+# Routes that name something of a project (its id, or a version's or upload's)
+# answer a non-member exactly as if it did not exist. The other signed-in
+# routes are the user's own (account, token, their projects) and listed here;
+# a new route must be placed in one group or the other.
+PROJECT_PLACEHOLDERS = {"<project_id>", "<version_id>", "<upload_id>"}
+NOT_PROJECT_ROUTES = {
+    "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password", "/api/v1/users", "/api/v1/openapi.json",
+    "/api/v1/projects", "/api/v1/uploads",
+}
+NOT_FOUND_CODES = {"unknown_project", "unknown_version", "unknown_upload"}
+
+
+@pytest.fixture(scope="module")
+def walled_project(admin, tmp_path_factory):
+    """An admin's project with a version, an open upload and a second member: what an outsider must not reach."""
+    media_dir = tmp_path_factory.mktemp("walled")
+    project = admin.post("/api/v1/projects", json={"name": f"Walled {uuid.uuid4().hex[:8]}"}).json()
+    completed = upload(admin, project["id"], media.make_png(media_dir), asset="Still")
+    assert completed.status_code == 201, completed.text
+    opened = start(admin, project["id"], media.make_h264_2398(media_dir), asset="Open")
+    assert opened.status_code == 201, opened.text
+    admin_id = admin.get("/api/v1/me").json()["id"]
+    return {"project_id": project["id"], "version_id": completed.json()["id"],
+            "upload_id": opened.json()["uploads"][0]["upload_id"], "user_id": admin_id, "name": project["name"]}
+
+
+def what_the_admin_sees(admin, ids: dict) -> dict:
+    """Everything a non-member's requests could have changed."""
+    project_id = ids["project_id"]
+    upload_state = admin.get(f"/api/v1/uploads/{ids['upload_id']}").json()
+    return {
+        "members": admin.get(f"/api/v1/projects/{project_id}/members").json(),
+        "assets": admin.get(f"/api/v1/projects/{project_id}/assets").json(),
+        "versions": [(v["id"], v["number"]) for v in admin.get(f"/api/v1/projects/{project_id}/versions").json()["versions"]],
+        "upload": (upload_state["state"], upload_state["part_count"]),
+    }
+
+
+def test_every_project_route_gives_a_signed_in_non_member_nothing(settings, api_url, admin, member, walled_project):
+    ids = walled_project
+    before = what_the_admin_sees(admin, ids)
+    # A body that would do something on every write route that forgot to check.
+    body = {"role": "owner", "email": member.get("/api/v1/me").json()["email"], "sha256": "0" * 64,
+            "project_id": ids["project_id"], "name": "Renamed",
+            "files": [{"filename": "x.mov", "size": 10, "fingerprint": "fp-outsider"}]}
+    walked = []
+    for rule, method, _ in ingest_routes(settings):
+        placeholders = set(re.findall(r"<[^>]+>", rule))
+        if rule in PUBLIC or rule in NOT_PROJECT_ROUTES:
+            continue
+        assert placeholders & PROJECT_PLACEHOLDERS, f"{method} {rule}: say whether it is about a project"
+        path = rule
+        for name in placeholders:
+            path = path.replace(name, ids[name.strip("<>")])
+        response = member.session.request(method, api_url + path, json=body, timeout=60)
+        assert response.status_code == 404, (method, path, response.status_code, response.text)
+        assert response.json()["error"] in NOT_FOUND_CODES, (method, path, response.json())
+        assert ids["name"] not in response.text
+        walked.append((method, rule))
+    assert len(walked) >= 10, walked
+
+    listed = member.get("/api/v1/projects")
+    assert listed.status_code == 200
+    assert ids["project_id"] not in listed.text and ids["name"] not in listed.text
+    started = member.post("/api/v1/uploads", json=body)
+    assert started.status_code == 404 and started.json()["error"] == "unknown_project"
+    # Creating a project of the same name tells the outsider only that the name is taken.
+    same_name = member.post("/api/v1/projects", json={"name": ids["name"]})
+    assert same_name.status_code == 409 and ids["project_id"] not in same_name.text
+    assert what_the_admin_sees(admin, ids) == before
+
+
+def test_every_review_page_of_a_project_is_not_found_for_a_non_member(api_url, member, walled_project):
+    ids = walled_project
+    session = requests.Session()
+    session.cookies.set("framegate_session", member.session.headers["Authorization"][7:])
+    for path in (f"/projects/{ids['project_id']}", f"/versions/{ids['version_id']}"):
+        response = session.get(api_url + path, allow_redirects=False, timeout=30)
+        assert response.status_code == 404, (path, response.status_code)
+        assert ids["name"] not in response.text
+    listed = session.get(api_url + "/projects", timeout=30)
+    assert listed.status_code == 200 and ids["name"] not in listed.text
+
+
+def test_a_viewer_cannot_upload_and_is_told_their_role(admin, member, walled_project, tmp_path):
+    ids = walled_project
+    add_member(admin, ids["project_id"], member.get("/api/v1/me").json()["email"], "viewer")
+    assert member.get(f"/api/v1/projects/{ids['project_id']}/versions").status_code == 200  # a viewer watches
+    refused = start(member, ids["project_id"], media.make_png(tmp_path), asset="Viewer's")
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"] == "role_forbids" and "viewer" in refused.json()["message"]
+    assert "Viewer's" not in admin.get(f"/api/v1/projects/{ids['project_id']}/assets").text

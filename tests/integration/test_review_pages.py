@@ -12,6 +12,7 @@ import requests
 
 from services.common import accounts
 from services.common.web import CSRF_HEADER, SESSION_COOKIE, csrf_token_for
+from tests.conftest import add_member
 
 PASSWORD = "a long enough password"
 
@@ -115,6 +116,7 @@ def test_the_player_page_carries_a_signed_master_url(api_url, admin, person, med
 
     project = admin.post("/api/v1/projects", json={"name": f"Review {uuid.uuid4().hex[:6]}"}).json()
     version = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()
+    add_member(admin, project["id"], person, "viewer")
     session = sign_in(api_url, person)
     page = session.get(api_url + f"/versions/{version['id']}", timeout=30)
     assert page.status_code == 200
@@ -132,3 +134,14 @@ def test_an_unknown_version_is_a_404_page(api_url, person):
     session = sign_in(api_url, person)
     response = session.get(api_url + f"/versions/{uuid.uuid4().hex}", timeout=30)
     assert response.status_code == 404 and "Not found" in response.text
+
+
+def test_the_project_page_offers_upload_to_editors_not_viewers(api_url, admin, person, db):
+    project = admin.post("/api/v1/projects", json={"name": f"Roles {uuid.uuid4().hex[:6]}"}).json()
+    add_member(admin, project["id"], person, "viewer")
+    session = sign_in(api_url, person)
+    as_viewer = session.get(api_url + f"/projects/{project['id']}", timeout=30).text
+    assert 'id="upload"' not in as_viewer and "You are a viewer here" in as_viewer
+    user_id = accounts.find_user(db, email=person).id
+    admin.patch(f"/api/v1/projects/{project['id']}/members/{user_id}", json={"role": "editor"})
+    assert 'id="upload"' in session.get(api_url + f"/projects/{project['id']}", timeout=30).text

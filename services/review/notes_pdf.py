@@ -16,6 +16,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 STILL_WIDTH = 110 * mm
@@ -25,7 +26,7 @@ STATUS_LABEL = {"open": "Open", "resolved": "Resolved", "out_of_scope": "Out of 
 class AnnotatedStill(Flowable):
     """A frame with its note's vector shapes, placed in frame-normalised coordinates."""
 
-    def __init__(self, still: Path | None, shapes: list[dict], aspect: float, width: float = STILL_WIDTH):
+    def __init__(self, still: bytes | Path | None, shapes: list[dict], aspect: float, width: float = STILL_WIDTH):
         super().__init__()
         self.still, self.shapes = still, shapes
         self.width, self.height = width, width / aspect
@@ -35,7 +36,9 @@ class AnnotatedStill(Flowable):
 
     def draw(self):
         c = self.canv
-        if self.still and Path(self.still).exists():
+        if isinstance(self.still, bytes):
+            c.drawImage(ImageReader(io.BytesIO(self.still)), 0, 0, self.width, self.height)
+        elif self.still and Path(self.still).exists():
             c.drawImage(str(self.still), 0, 0, self.width, self.height)
         else:
             c.setFillColor(colors.HexColor("#222222"))
@@ -90,7 +93,7 @@ class AnnotatedStill(Flowable):
         self.canv.drawPath(path, stroke=0, fill=1)
 
 
-def notes_pdf(title: str, subtitle: str, notes: list[dict], stills: dict[str, Path], aspect: float) -> bytes:
+def notes_pdf(title: str, subtitle: str, notes: list[dict], stills: dict[str, bytes | Path], aspect: float) -> bytes:
     """The PDF's bytes. `notes` are note views (as the audience may see them), `stills` note_id → JPEG."""
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], styles["Italic"]

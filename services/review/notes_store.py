@@ -12,6 +12,7 @@ a lost answer lands on the same note and the same event.
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timezone
 
 from pymongo.database import Database
@@ -38,6 +39,11 @@ def now() -> datetime:
 def note_id_for(author_key: str, idempotency_key: str) -> str:
     """The same writer sending the same key gets the same note id."""
     return event_id_for("note", author_key, idempotency_key)
+
+
+def new_key() -> str:
+    """An idempotency key for a writer that sent none (its retries may then repeat the note)."""
+    return uuid.uuid4().hex
 
 
 def add_note(db: Database, note: dict, event: NoteAdded | NoteReplied) -> tuple[dict, bool]:
@@ -110,6 +116,18 @@ def get_note(db: Database, note_id: str) -> dict | None:
     return db.notes.find_one({"_id": note_id})
 
 
+def note_view(db: Database, note_id: str) -> dict:
+    """One note (or reply) as it reads now, with its replies."""
+    note = db.notes.find_one({"_id": note_id})
+    if note is None:
+        raise KeyError(note_id)
+    revisions = history(db, note_id)
+    view = _view(note, revisions[-1], len(revisions))
+    if not note.get("parent_id"):
+        view["replies"] = [note_view(db, r["_id"]) for r in db.notes.find({"parent_id": note_id}).sort("created_at", ASC)]
+    return view
+
+
 def status_event(note: dict, changed_by: str):
     """The event a status change records, built from the revisions it sits between."""
     def build(before: Revision, after: Revision) -> NoteStatusChanged:
@@ -134,6 +152,7 @@ def _view(note: dict, now_reads: Revision, revisions: int) -> dict:
     return {
         "note_id": note["_id"], "version_id": note["version_id"], "parent_id": note.get("parent_id"),
         "frame": note.get("frame"), "to_frame": note.get("to_frame"), "timecode": note.get("timecode"),
+        "to_timecode": note.get("to_timecode"),
         "text": now_reads.text, "status": now_reads.status, "visibility": now_reads.visibility,
         "drawing": list(now_reads.drawing), "author_name": note["author"]["name"],
         "author_email": note["author"]["email"], "link_id": note.get("link_id"),

@@ -7,6 +7,7 @@ import json
 import os
 import time
 import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from kombu import Connection, Exchange, Queue
 
 from framegate import stack
 from services.common import events
-from services.common.consumer import ClaimedElsewhere, handle_once
+from services.common.consumer import DEFAULT_LEASE, HANDLED, ClaimedElsewhere, handle_once
 from services.common.outbox import outbox_collection
 from tests import media
 from tests.integration.uploading import upload
@@ -125,3 +126,22 @@ def test_a_failed_handler_leaves_the_event_for_a_redelivery(db):
         handle_once(db, "flaky-consumer", event, broken)
     effects = []
     assert handle_once(db, "flaky-consumer", event, effects.append) is True and effects == [event]
+
+
+def test_of_racing_processes_exactly_one_takes_over_an_abandoned_claim(db):
+    """A claim whose process died long ago: ten deliveries find it at once, one takes it over."""
+    event = sample_event()
+    abandoned = datetime.now(timezone.utc) - DEFAULT_LEASE * 2
+    db[HANDLED].insert_one({"_id": f"takeover-consumer:{event.event_id}", "state": "started", "started_at": abandoned})
+    effects = []
+
+    def deliver(_):
+        try:
+            return handle_once(db, "takeover-consumer", event, lambda e: (time.sleep(0.2), effects.append(e)))
+        except ClaimedElsewhere:
+            return False
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(deliver, range(10)))
+    assert results.count(True) == 1 and len(effects) == 1
+    assert handle_once(db, "takeover-consumer", event, effects.append) is False  # and it is done

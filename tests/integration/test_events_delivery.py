@@ -11,14 +11,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import requests
 from kombu import Connection, Exchange, Queue
 
 from framegate import stack
 from services.common import events
 from services.common.consumer import DEFAULT_LEASE, HANDLED, ClaimedElsewhere, handle_once
 from services.common.outbox import outbox_collection
+from services.common.settings import local_port
 from tests import media
-from tests.integration.uploading import upload
+from tests.integration.uploading import upload, wait_for_status
+from tests.integration.waiting import wait_until
 
 INGEST_EVENTS = Exchange("ingest.events", type="topic", durable=True)
 
@@ -70,8 +73,6 @@ def test_version_uploaded_is_published_with_the_version(admin, project, media_di
 
 @pytest.mark.slow
 def test_an_upload_while_rabbitmq_is_down_is_announced_when_it_returns(admin, project, media_dir, settings, listener, db, api_url):
-    import requests
-
     stack.stop_component(data_dir(), "rabbitmq")
     try:
         health = requests.get(api_url + "/healthz", timeout=30)
@@ -145,3 +146,31 @@ def test_of_racing_processes_exactly_one_takes_over_an_abandoned_claim(db):
         results = list(pool.map(deliver, range(10)))
     assert results.count(True) == 1 and len(effects) == 1
     assert handle_once(db, "takeover-consumer", event, effects.append) is False  # and it is done
+
+
+def bound_queues(settings, exchange: str, routing_key: str) -> list[str]:
+    """The queues bound to an exchange with a routing key (RabbitMQ's management API)."""
+    url = f"http://127.0.0.1:{local_port('amqp_management')}/api/exchanges/%2F/{exchange}/bindings/source"
+    auth = (os.environ["FRAMEGATE_STACK_AMQP_USER"], os.environ["FRAMEGATE_STACK_AMQP_PASSWORD"])
+    bindings = requests.get(url, auth=auth, timeout=10).json()
+    return [b["destination"] for b in bindings if b["routing_key"] == routing_key and b["destination_type"] == "queue"]
+
+
+@pytest.mark.slow
+def test_an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(admin, project, media_dir, settings, db):
+    """The broker drops what it cannot route: such an event is not marked
+    published, and goes out once its consumer has declared its queue."""
+    outbox = db[outbox_collection("ingest")]
+    stack.stop_component(data_dir(), "transcode-dispatch")
+    try:
+        with Connection(settings.amqp_url) as conn:
+            for queue in bound_queues(settings, INGEST_EVENTS.name, "version_uploaded"):
+                conn.channel().queue_delete(queue)
+        version = upload(admin, project["id"], media.make_h264_2398(media_dir)).json()
+        tried = wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "$or": [
+            {"published": True}, {"retry_at": {"$exists": True}}]}), 30, "a publish attempt")
+        assert tried["published"] is False
+    finally:
+        stack.start_component(data_dir(), "transcode-dispatch")
+    wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "published": True}), 60, "the publish")
+    assert wait_for_status(admin, version["id"], {"ready", "failed"})["status"] == "ready"

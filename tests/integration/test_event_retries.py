@@ -19,12 +19,18 @@ import requests
 from kombu import Connection
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.standalone.events import event_dispatcher
+from prometheus_client.parser import text_string_to_metric_families
 
+from framegate import stack
 from services.common.consumer import HANDLED
+from services.common.outbox import mark_published, outbox_collection
 from services.common.reliable import dead_letter_queue_name, queue_name
+from services.common.settings import local_port
+from tests import media
 from tests.integration.flaky_service import DELIVERIES, EFFECTS, REDELIVERY, SOURCE
 from tests.integration.test_events_delivery import sample_event
 from tests.integration.test_shutdown import free_port, wait_healthy
+from tests.integration.uploading import upload, wait_for_status
 from tests.integration.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,3 +127,36 @@ def test_an_event_claimed_elsewhere_goes_back_and_takes_effect_later(flaky, sett
     db[HANDLED].delete_one({"_id": claim["_id"]})
     wait_until(lambda: db[EFFECTS].find_one({"_id": event.event_id}), 30, "the effect")
     assert db[HANDLED].find_one({"_id": claim["_id"]})["state"] == "done"
+
+
+def handler_failures(metrics_url: str, consumer: str) -> float:
+    text = requests.get(metrics_url, timeout=10).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "framegate_events_handler_failures_total" and sample.labels["consumer"] == consumer)
+
+
+@pytest.mark.slow
+def test_an_event_that_reached_the_dispatcher_while_mongodb_was_down_is_handled_when_it_is_back(
+        admin, project, media_dir, settings, db):
+    """The issue's reproduction: version_uploaded reaches the dispatcher while
+    FerretDB is stopped and its handler fails; once FerretDB is back the event
+    is handled and the version is transcoded."""
+    data = Path(os.environ["FRAMEGATE_DATA"])
+    metrics = f"http://127.0.0.1:{local_port('transcode_dispatch')}/metrics"
+    consumer = "transcode_dispatch.on_version_uploaded"
+    failed_before = handler_failures(metrics, consumer)
+    stack.stop_component(data, "outbox-relay")  # the test publishes the event itself, at the moment it chooses
+    try:
+        version = upload(admin, project["id"], media.make_h264_2398(media_dir)).json()
+        stored = db[outbox_collection("ingest")].find_one({"body.version_id": version["id"]})
+        mark_published(db, "ingest", stored["_id"])  # what the relay does once it has published it
+        stack.stop_component(data, "ferretdb")
+        try:
+            event_dispatcher({"AMQP_URI": settings.amqp_url, "serializer": "json"}, mandatory=True)(
+                "ingest", stored["routing_key"], stored["body"])
+            wait_until(lambda: handler_failures(metrics, consumer) > failed_before, 60, "a failed delivery")
+        finally:
+            stack.start_component(data, "ferretdb")
+    finally:
+        stack.start_component(data, "outbox-relay")
+    assert wait_for_status(admin, version["id"], {"ready", "failed"}, timeout=120)["status"] == "ready"

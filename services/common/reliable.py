@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kombu import Connection, Exchange, Queue
 from nameko.constants import AMQP_URI_CONFIG_KEY
@@ -159,11 +159,17 @@ class ReliableEventHandler(RetryOnError, EventHandler):
 
 
 class ReliableConsumer(RetryOnError, Consumer):
-    """nameko's `consume` on a queue declared elsewhere, retried on error instead of acked."""
+    """nameko's `consume` on a queue declared elsewhere, retried on error instead of acked.
+
+    The queue's own `x-delivery-limit` bounds the retries; on a queue without
+    one (a dead-letter queue) a failing message is retried every `max_delay`
+    seconds until it is handled or an operator removes it.
+    """
 
     def __init__(self, queue, redelivery: Redelivery = DEFAULT_REDELIVERY, **kwargs):
-        self.redelivery = redelivery
-        self.limited = "x-delivery-limit" in (queue.queue_arguments or {})
+        limit = (queue.queue_arguments or {}).get("x-delivery-limit")
+        self.limited = limit is not None
+        self.redelivery = replace(redelivery, limit=limit) if self.limited else redelivery
         super().__init__(queue, requeue_on_error=True, **kwargs)
 
 

@@ -4,6 +4,7 @@ effect, and one that keeps failing ends in its dead-letter queue after a
 bounded number of deliveries (services/common/reliable.py)."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from kombu import Connection
+from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.standalone.events import event_dispatcher
 from prometheus_client.parser import text_string_to_metric_families
@@ -28,7 +29,7 @@ from services.common.reliable import dead_letter_queue_name, queue_name
 from services.common.settings import local_port
 from tests import media
 from tests.integration.flaky_service import DELIVERIES, EFFECTS, REDELIVERY, SOURCE
-from tests.integration.test_events_delivery import sample_event
+from tests.integration.test_events_delivery import bound_queues, sample_event
 from tests.integration.test_shutdown import free_port, wait_healthy
 from tests.integration.uploading import upload, wait_for_status
 from tests.integration.waiting import wait_until
@@ -36,8 +37,8 @@ from tests.integration.waiting import wait_until
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def flaky(settings):
+@contextlib.contextmanager
+def flaky_consumer():
     """The flaky consumer as its own nameko process; yields its /metrics URL."""
     port = free_port()
     env = {**os.environ, "FRAMEGATE_SERVICE": "flaky-consumer", "FRAMEGATE_OPS_PORT": str(port)}
@@ -55,11 +56,22 @@ def flaky(settings):
             process.wait(30)
         except subprocess.TimeoutExpired:
             process.kill()
-        with Connection(settings.amqp_url) as conn:  # leave nothing queued for the next run
-            for method, event_type in (("on_flaky", "flaky"), ("on_claimed", "claimed")):
-                name = queue_name(SOURCE, event_type, "flaky_consumer", method)
-                for queue in (name, dead_letter_queue_name(name)):
-                    conn.channel().queue_delete(queue)
+
+
+def delete_flaky_queues(settings) -> None:
+    """Leave nothing queued for the next run."""
+    with Connection(settings.amqp_url) as conn:
+        for method, event_type in (("on_flaky", "flaky"), ("on_claimed", "claimed")):
+            name = queue_name(SOURCE, event_type, "flaky_consumer", method)
+            for queue in (name, dead_letter_queue_name(name)):
+                conn.channel().queue_delete(queue)
+
+
+@pytest.fixture(scope="module")
+def flaky(settings):
+    with flaky_consumer() as metrics:
+        yield metrics
+    delete_flaky_queues(settings)
 
 
 def publish(settings, event_type: str, body: dict) -> None:
@@ -94,6 +106,30 @@ def counted(metrics_url: str, name: str, consumer: str) -> float:
     text = requests.get(metrics_url, timeout=10).text
     return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
                if sample.name == name and sample.labels.get("consumer") == consumer)
+
+
+def test_a_classic_queue_from_before_the_quorum_queues_is_retired(settings):
+    """An old stack has nameko's classic `evt-…` queues: a consumer starting
+    unbinds its own, deletes it when empty, and keeps one that holds messages.
+    (First in the module: the `flaky` fixture's consumer is not running yet.)"""
+    exchange = Exchange(f"{SOURCE}.events", type="topic", durable=True)
+    empty = Queue(f"evt-{SOURCE}-claimed--flaky_consumer.on_claimed", exchange, routing_key="claimed", durable=True)
+    holding = Queue(f"evt-{SOURCE}-flaky--flaky_consumer.on_flaky", exchange, routing_key="flaky", durable=True)
+    with Connection(settings.amqp_url) as conn:
+        for queue in (empty, holding):
+            queue(conn.channel()).declare()
+        conn.Producer().publish({"key": "old"}, routing_key=holding.name, serializer="json")  # straight to it
+    try:
+        with flaky_consumer():
+            with Connection(settings.amqp_url) as conn:
+                with pytest.raises(conn.channel_errors):
+                    conn.channel().queue_declare(empty.name, passive=True)
+                assert conn.channel().queue_declare(holding.name, passive=True).message_count == 1
+            assert holding.name not in bound_queues(settings, exchange.name, "flaky")
+    finally:
+        with Connection(settings.amqp_url) as conn:
+            conn.channel().queue_delete(holding.name)
+        delete_flaky_queues(settings)
 
 
 def test_a_handler_that_fails_once_still_takes_effect_once(flaky, settings, db):
@@ -162,3 +198,4 @@ def test_an_event_that_reached_the_dispatcher_while_mongodb_was_down_is_handled_
     finally:
         stack.start_component(data, "outbox-relay")
     assert wait_for_status(admin, version["id"], {"ready", "failed"}, timeout=120)["status"] == "ready"
+

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from kombu import Connection, Exchange, Queue
 from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.events import EventHandler, get_event_exchange
+from nameko.events import SERVICE_POOL, EventHandler, get_event_exchange
 from nameko.messaging import Consumer
 from prometheus_client import Counter
 
@@ -142,6 +142,8 @@ class ReliableEventHandler(RetryOnError, EventHandler):
     """nameko's EventHandler (service pool) on a quorum queue, retried on error; see the module doc."""
 
     def __init__(self, source_service, event_type, redelivery: Redelivery = DEFAULT_REDELIVERY, **kwargs):
+        if kwargs.get("handler_type", SERVICE_POOL) != SERVICE_POOL:
+            raise ValueError("a reliable event handler has its own queue per service method (service pool)")
         self.redelivery = redelivery
         super().__init__(source_service, event_type, reliable_delivery=True, requeue_on_error=True, **kwargs)
 

@@ -7,7 +7,7 @@ import json
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from kombu import Connection, Exchange, Queue
 from framegate import stack
 from services.common import events
 from services.common.consumer import DEFAULT_LEASE, HANDLED, ClaimedElsewhere, handle_once
-from services.common.outbox import outbox_collection
+from services.common.outbox import defer, oldest_pending, outbox_collection, pending_events, record_event
 from services.common.settings import local_port
 from tests import media
 from tests.integration.uploading import upload, wait_for_status
@@ -174,3 +174,18 @@ def test_an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(admin, 
         stack.start_component(data_dir(), "transcode-dispatch")
     wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "published": True}), 60, "the publish")
     assert wait_for_status(admin, version["id"], {"ready", "failed"})["status"] == "ready"
+
+
+def test_a_deferred_event_does_not_hold_back_the_ones_after_it(db):
+    """An event the broker returned waits for its retry; later events are still due,
+    and the oldest-pending age (what OutboxLagging watches) still counts it."""
+    scratch = db.client[f"{db.name}_outbox_test"]  # no relay reads this database
+    try:
+        first, second = sample_event(), sample_event()
+        for event in (first, second):
+            record_event(scratch, event)
+        defer(scratch, "ingest", first.event_id, timedelta(hours=1))
+        assert [d["_id"] for d in pending_events(scratch, "ingest")] == [second.event_id]
+        assert oldest_pending(scratch, "ingest")["_id"] == first.event_id
+    finally:
+        db.client.drop_database(scratch.name)

@@ -8,7 +8,8 @@ an event sent before its consumer first declared its queue still arrives.
 Run one per service that writes events:
     python -m services.common.outbox_relay --service ingest
 Events go out the way nameko dispatches them (topic exchange "<service>.events",
-routing key = event type), so nameko `event_handler`s receive them as-is.
+routing key = event type), so the event consumers (services/common/reliable.py)
+receive them as-is.
 """
 from __future__ import annotations
 

@@ -62,8 +62,20 @@ class Settings:
     setup_key: str = ""  # lets `framegate up` create the first admin once
     max_upload_bytes: int = 200 * 1024**3
     ffprobe_timeout_seconds: float = 60.0
-    login_attempts_per_window: int = 10
+    login_attempts_per_window: int = 10  # per (e-mail, address) before backoff
+    login_attempts_per_address: int = 50  # failures per address across e-mails
     login_window_seconds: int = 900
+    login_backoff_seconds: float = 30.0  # then 60, 120, ... up to the window
+    # Lifetimes of API tokens and of browser sessions: idle, and absolute.
+    token_idle_seconds: int = 12 * 3600
+    token_absolute_seconds: int = 30 * 86400
+    session_idle_seconds: int = 2 * 3600
+    session_absolute_seconds: int = 24 * 3600
+    # Argon2id: OWASP's floor; each hash in flight holds argon2_memory_kib.
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    max_concurrent_hashes: int = 2  # per process
+    hash_wait_seconds: float = 3.0
     extra: dict = field(default_factory=dict)
 
     def bucket(self, name: str) -> str:
@@ -96,7 +108,17 @@ def load_settings() -> Settings:
         max_upload_bytes=int(_env("FRAMEGATE_MAX_UPLOAD_BYTES", str(200 * 1024**3))),
         ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
         login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
+        login_attempts_per_address=int(_env("FRAMEGATE_LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
         login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),
+        login_backoff_seconds=float(_env("FRAMEGATE_LOGIN_BACKOFF", "30")),
+        token_idle_seconds=int(_env("FRAMEGATE_TOKEN_IDLE_SECONDS", str(12 * 3600))),
+        token_absolute_seconds=int(_env("FRAMEGATE_TOKEN_ABSOLUTE_SECONDS", str(30 * 86400))),
+        session_idle_seconds=int(_env("FRAMEGATE_SESSION_IDLE_SECONDS", str(2 * 3600))),
+        session_absolute_seconds=int(_env("FRAMEGATE_SESSION_ABSOLUTE_SECONDS", str(24 * 3600))),
+        argon2_memory_kib=int(_env("FRAMEGATE_ARGON2_MEMORY_KIB", str(19 * 1024))),
+        argon2_time_cost=int(_env("FRAMEGATE_ARGON2_TIME_COST", "2")),
+        max_concurrent_hashes=int(_env("FRAMEGATE_MAX_CONCURRENT_HASHES", "2")),
+        hash_wait_seconds=float(_env("FRAMEGATE_HASH_WAIT_SECONDS", "3")),
     )
     settings.check()
     return settings

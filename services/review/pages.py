@@ -133,9 +133,9 @@ def pages_blueprint(settings, db, ingest) -> Blueprint:
         try:
             user = accounts.login(db, email, request.form.get("password", ""), request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
-            status = 429 if err.code == "too_many_attempts" else 401
+            status = {"too_many_attempts": 429, "busy": 503, "account_disabled": 403}.get(err.code, 401)
             return render_template("signin.html", next=target, email=email, error=err.message), status
-        token = accounts.issue_token(db, user, "browser session")
+        token = accounts.issue_token(db, user, "browser session", accounts.lifetime(settings, "browser"), "browser")
         response = redirect(target, 303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookie, path="/")
         return response

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # Ports of the local stack are offsets from one base, so a test stack can run
 # beside the development stack on other ports (FRAMEGATE_PORT_BASE).
@@ -32,6 +33,8 @@ MAX_LOCAL_WORKERS = 8
 PORT_OFFSETS.update({f"transcode_worker_{i}": 110 + i for i in range(1, MAX_LOCAL_WORKERS + 1)})
 DEFAULT_PORT_BASE = 18000
 DEV_SECRET = "dev-insecure-secret"
+DEV_S3_ACCESS_KEY = "framegate"
+DEV_S3_SECRET_KEY = "framegate-dev-secret"
 
 
 def local_port(name: str, base: int | None = None) -> int:
@@ -58,6 +61,7 @@ class Settings:
     s3_region: str = "us-east-1"
     bucket_prefix: str = "framegate-"
     public_url: str = ""  # where users reach the platform
+    cdn_url: str = ""  # where playback URLs point (production: the CDN); empty: public_url
     secret_key: str = DEV_SECRET
     setup_key: str = ""  # lets `framegate up` create the first admin once
     max_upload_bytes: int = 200 * 1024**3
@@ -83,9 +87,17 @@ class Settings:
         return f"{self.bucket_prefix}{name}"
 
     def check(self) -> None:
-        """Refuse to run outside development with a default secret."""
-        if self.environment != "development" and self.secret_key == DEV_SECRET:
+        """Refuse to run outside development with a default secret or credential."""
+        if self.environment == "development":
+            return
+        if self.secret_key == DEV_SECRET:
             raise RuntimeError("FRAMEGATE_SECRET_KEY must be set outside development")
+        if self.s3_access_key == DEV_S3_ACCESS_KEY or self.s3_secret_key == DEV_S3_SECRET_KEY:
+            raise RuntimeError("FRAMEGATE_S3_ACCESS_KEY and FRAMEGATE_S3_SECRET_KEY must be set outside development")
+        amqp = urlsplit(self.amqp_url)
+        if not amqp.password or (amqp.username, amqp.password) == ("guest", "guest"):
+            raise RuntimeError("FRAMEGATE_AMQP_URL must carry real credentials outside development "
+                               "(not RabbitMQ's guest account)")
 
 
 def load_settings() -> Settings:
@@ -97,12 +109,13 @@ def load_settings() -> Settings:
         amqp_url=_env("FRAMEGATE_AMQP_URL", f"amqp://guest:guest@127.0.0.1:{local_port('amqp')}//"),
         s3_endpoint=s3,
         s3_public_endpoint=_env("FRAMEGATE_S3_PUBLIC_ENDPOINT", s3),
-        s3_access_key=_env("FRAMEGATE_S3_ACCESS_KEY", "framegate"),
-        s3_secret_key=_env("FRAMEGATE_S3_SECRET_KEY", "framegate-dev-secret"),
+        s3_access_key=_env("FRAMEGATE_S3_ACCESS_KEY", DEV_S3_ACCESS_KEY),
+        s3_secret_key=_env("FRAMEGATE_S3_SECRET_KEY", DEV_S3_SECRET_KEY),
         s3_secure=_env("FRAMEGATE_S3_SECURE", "0") == "1",
         s3_region=_env("FRAMEGATE_S3_REGION", "us-east-1"),
         bucket_prefix=_env("FRAMEGATE_BUCKET_PREFIX", "framegate-"),
         public_url=_env("FRAMEGATE_PUBLIC_URL", f"http://127.0.0.1:{local_port('http')}"),
+        cdn_url=_env("FRAMEGATE_CDN_URL", ""),
         secret_key=_env("FRAMEGATE_SECRET_KEY", DEV_SECRET),
         setup_key=_env("FRAMEGATE_SETUP_KEY", ""),
         max_upload_bytes=int(_env("FRAMEGATE_MAX_UPLOAD_BYTES", str(200 * 1024**3))),

@@ -100,8 +100,8 @@ def create_app(settings=None) -> Flask:
         version["playback"] = {
             "player_url": f"{settings.public_url.rstrip('/')}/versions/{version['id']}",
             "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"]) if playable else None,
-            # Same-origin path through the CDN, for thumbnails in lists.
-            "poster_url": cdn.sign_playback_path(settings, version["project_id"], version["id"], "poster.jpg")
+            # Through the CDN (a same-origin path when it is the platform's own nginx), for thumbnails in lists.
+            "poster_url": cdn.sign_playback_link(settings, version["project_id"], version["id"], "poster.jpg")
             if version["status"] == "ready" else None,
         }
         return version

@@ -352,14 +352,46 @@ def revoke_token_by_id(db: Database, user: User, token_id: str) -> bool:
 
 
 # The first admin -----------------------------------------------------------------
+#
+# Two steps: claim (one document, unique _id, naming the admin's e-mail and
+# user id) and create the user. A crash between them leaves a claim without a
+# user; the next bootstrap finishes it instead of refusing for ever. The
+# caller may bring the password (`framegate up` saves it before asking), so a
+# repeated call with the same password, after the answer was lost, gets a
+# fresh token instead of a 409.
 
-def bootstrap_first_admin(db: Database, email: str, settings=None) -> tuple[User, str, str] | None:
-    """Create the first admin once: (user, password, token), or None if done before."""
-    if not insert_unique(db.bootstrap, {"_id": "first-admin", "at": _now()}):
+FIRST_ADMIN = "first-admin"
+
+
+def claim_first_admin(db: Database, email: str) -> dict:
+    """Step one: the claim (ours, or the one made before)."""
+    claim = {"_id": FIRST_ADMIN, "email": email.strip().lower(), "user_id": uuid.uuid4().hex, "at": _now()}
+    if insert_unique(db.bootstrap, claim):
+        return claim
+    return db.bootstrap.find_one({"_id": FIRST_ADMIN})
+
+
+def bootstrap_first_admin(db: Database, email: str, settings=None,
+                          password: str | None = None) -> tuple[User, str, str, bool] | None:
+    """(admin, password, token, created), or None when it was done before and
+    `password` is not the first admin's."""
+    claim = claim_first_admin(db, email)
+    if "user_id" not in claim:
+        return None  # claimed before claims named their user: done long ago
+    doc = db.users.find_one({"_id": claim["user_id"]})
+    if doc is None:  # ours, or a claim whose creator crashed before step two
+        password = password or new_password()
+        created = {"_id": claim["user_id"], "email": claim["email"], "name": "Administrator", "role": "admin",
+                   "password_hash": passwords.hash_password(password, settings), "created_at": _now()}
+        if insert_unique(db.users, created):
+            user = _user(created)
+            return user, password, issue_token(db, user, "cli (first run)", lifetime(settings, "api")
+                                               if settings else None), True
+        doc = db.users.find_one({"_id": claim["user_id"]})  # a concurrent resume won
+        if doc is None:
+            raise RuntimeError(f"a user {claim['email']} exists but is not the claimed first admin")
+    credential = _credential(db, doc)
+    if not password or credential.get("disabled") or not _verify(credential, password, settings):
         return None
-    password = new_password()
-    user = create_user(db, email, "Administrator", "admin", password, settings)
-    if user is None:
-        raise RuntimeError(f"a user {email} exists but the first-admin claim was free")
-    return user, password, issue_token(db, user, "cli (first run)")
-
+    user = _user(doc, credential)
+    return user, password, issue_token(db, user, "cli (first run)", lifetime(settings, "api") if settings else None), False

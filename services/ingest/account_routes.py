@@ -40,12 +40,25 @@ def account_blueprint(db, settings) -> Blueprint:
         key = request.headers.get("X-Setup-Key", "")
         if not settings.setup_key or not hmac.compare_digest(key.encode(), settings.setup_key.encode()):
             raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
-        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
-        created = accounts.bootstrap_first_admin(db, email, settings)
-        if created is None:
+        body = request.get_json(silent=True) or {}
+        email = body.get("email") or "admin@framegate.local"
+        given = body.get("password")
+        if given is not None:
+            try:
+                accounts.check_new_password(given)
+            except ValueError as err:
+                raise ApiError(400, "weak_password", str(err)) from None
+        try:
+            done = accounts.bootstrap_first_admin(db, email, settings, given)
+        except accounts.LoginRefused as err:
+            raise refused(err) from None
+        if done is None:
             raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")
-        user, password, token = created
-        return jsonify({"email": user.email, "password": password, "token": token, "user": user.to_dict()}), 201
+        user, password, token, created = done
+        answer = {"email": user.email, "token": token, "user": user.to_dict()}
+        if given is None:
+            answer["password"] = password  # generated here: shown once
+        return jsonify(answer), 201 if created else 200
 
     @bp.post("/api/v1/auth/logout")
     def logout():

@@ -59,6 +59,16 @@ def _signed_for(settings, key: str) -> bool:
                                request.headers.get(cdn.EXPIRES_HEADER, ""), scope)
 
 
+def _on_origin_port() -> bool:
+    """In a cluster the origin has a port of its own (FRAMEGATE_ORIGIN_PORT)
+    that a NetworkPolicy opens to the CDN only; the route answers nowhere else."""
+    wanted = os.environ.get("FRAMEGATE_ORIGIN_PORT")
+    if not wanted:
+        return True  # one machine: loopback and the key decide
+    original = request.environ.get("werkzeug.proxy_fix.orig", {})
+    return (original.get("SERVER_PORT") or request.environ.get("SERVER_PORT")) == wanted
+
+
 def _from_nginx(settings, peers: list) -> bool:
     sent = request.headers.get(cdn.ORIGIN_KEY_HEADER, "")
     if not sent or not hmac.compare_digest(sent.encode(), cdn.origin_key(settings).encode()):
@@ -81,7 +91,7 @@ def origin_blueprint(settings, store) -> Blueprint:
     @bp.get("/_origin/renditions/<path:key>")
     @public
     def rendition(key: str):
-        if not _from_nginx(settings, peers) or not _KEY.match(key) or ".." in key.split("/") \
+        if not _on_origin_port() or not _from_nginx(settings, peers) or not _KEY.match(key) or ".." in key.split("/") \
                 or not _signed_for(settings, key):
             abort(404)
         kind = CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")

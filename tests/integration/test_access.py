@@ -14,6 +14,7 @@ import requests.adapters
 from argon2 import PasswordHasher
 
 from services.common import accounts, passwords
+from services.common.settings import local_port
 from services.ingest.app import create_app
 from services.review.app import create_app as create_review_app
 
@@ -116,8 +117,11 @@ def test_logout_revokes_the_token(member):
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
-def test_health_and_metrics_are_open_for_probes_and_scrapers(api_url, path):
-    assert requests.get(api_url + path, timeout=30).status_code == 200
+def test_health_and_metrics_are_open_on_the_services_ports_not_at_the_front_door(api_url, path):
+    for service in ("ingest", "review"):
+        assert requests.get(f"http://127.0.0.1:{local_port(service)}{path}", timeout=30).status_code == 200
+    assert requests.get(api_url + path, timeout=30).status_code == 404
+    assert requests.get(api_url + "/_origin/renditions/p/v/poster.jpg", timeout=30).status_code == 404
 
 
 # Sign-in limits: by (e-mail, address) pair with backoff, and per address ---------

@@ -238,7 +238,7 @@ def login(db: Database, email: str, password: str, ip: str, settings) -> User:
             credential = _credential(db, doc)
             ok = _verify(credential, password, settings)
         else:
-            _verify({"password_hash": _DUMMY_HASH}, password, settings)  # same cost whether or not the e-mail exists
+            _verify({"password_hash": _dummy_hash(settings)}, password, settings)  # same cost, known e-mail or not
             ok = False
         if not ok:
             raise LoginRefused("invalid_credentials", "E-mail or password is wrong.")
@@ -256,7 +256,15 @@ def login(db: Database, email: str, password: str, ip: str, settings) -> User:
         signin_limits.finish_attempt(db, attempt, outcome)
 
 
-_DUMMY_HASH = passwords.hasher().hash("not a password anyone has")
+_dummy_hashes: dict[str, str] = {}
+
+
+def _dummy_hash(settings) -> str:
+    """A hash with today's parameters to check unknown e-mails against (made once, not at import)."""
+    key = str(passwords.argon2_parameters(settings))
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = passwords.hasher(settings).hash(secrets.token_urlsafe(16))
+    return _dummy_hashes[key]
 
 
 # Tokens ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from flask import Flask, Response, g, jsonify, redirect, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from . import accounts
+from . import accounts, passwords
 
 # Routes anyone may call; everything else needs a user or an API token.
 ALWAYS_PUBLIC = {"healthz", "metrics", "static"}
@@ -143,6 +143,13 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
         response, status = error_response(err.status, err.code, err.message, **err.extra)
         if "retry_after" in err.extra:
             response.headers["Retry-After"] = str(err.extra["retry_after"])
+        return response, status
+
+    @app.errorhandler(passwords.HashingBusy)
+    def hashing_busy(err):
+        response, status = error_response(503, "busy", "Too many password checks at this moment; "
+                                                       "try again in a few seconds.")
+        response.headers["Retry-After"] = "2"
         return response, status
 
     @app.errorhandler(HTTPException)

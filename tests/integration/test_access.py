@@ -217,6 +217,14 @@ def test_a_busy_sign_in_waits_briefly_then_says_try_again(settings, db, target):
     assert again.status_code == 200
 
 
+def test_the_api_sign_in_takes_json_only_so_a_cross_site_form_cannot_use_it(api_url, target):
+    """A form on another site can post url-encoded or text/plain, never application/json without CORS."""
+    for body in ({"data": {"email": target, "password": "the-real-one"}},
+                 {"data": '{"email": "%s", "password": "the-real-one"}' % target, "headers": {"Content-Type": "text/plain"}}):
+        response = requests.post(api_url + "/api/v1/auth/login", timeout=30, **body)
+        assert response.status_code == 400 and response.json()["error"] == "invalid_json"
+
+
 def test_old_password_hashes_are_upgraded_at_sign_in(api_url, db, target):
     old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("the-real-one")
     db.users.update_one({"email": target}, {"$set": {"password_hash": old}})

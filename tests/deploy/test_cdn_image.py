@@ -155,9 +155,9 @@ def test_the_image_is_the_platforms_cdn_and_front_door_against_the_stack(played_
         assert requests.get(f"{c.url}/_origin/renditions/{key}", timeout=10).status_code == 404
     finally:
         store.client.remove_object(settings.bucket("renditions"), key)
-    # The front door: the API and health are ingest's, pages are review's.
-    health = requests.get(c.url + "/healthz", timeout=10)
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    # The front door: the API is ingest's, pages are review's; health and metrics are not public.
+    for private in ("/healthz", "/metrics"):
+        assert requests.get(c.url + private, timeout=10).status_code == 404, private
     api = requests.get(c.url + "/api/v1/projects", timeout=10)
     assert api.status_code == 401 and api.json()["error"] == "unauthorized"  # ingest's answer
     page = requests.get(c.url + "/", timeout=10, allow_redirects=False)

@@ -65,6 +65,9 @@ class Lifetime:
     absolute_seconds: int
 
 
+DEFAULT_API_LIFETIME = Lifetime(12 * 3600, 30 * 86400)  # Settings' defaults
+
+
 def lifetime(settings, kind: str) -> Lifetime:
     if kind == "browser":
         return Lifetime(settings.session_idle_seconds, settings.session_absolute_seconds)
@@ -273,7 +276,7 @@ def issue_token(db: Database, user: User, name: str, life: Lifetime | None = Non
     """A new token under the user's credential generation (as read when the password was checked)."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}")
-    life = life or Lifetime(12 * 3600, 30 * 86400)
+    life = life or DEFAULT_API_LIFETIME
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = _now()
     db.api_tokens.insert_one({
@@ -295,7 +298,9 @@ def token_state(record: dict, newest_generation: int, disabled: bool, now: datet
         return "disabled"
     if record.get("generation", 0) != newest_generation:
         return "revoked"
-    if "expires_at" in record and now >= record["expires_at"]:
+    # Tokens issued before lifetimes existed expire at the default absolute age.
+    expires_at = record.get("expires_at") or record["created_at"] + timedelta(seconds=DEFAULT_API_LIFETIME.absolute_seconds)
+    if now >= expires_at:
         return "expired"
     idle = record.get("idle_seconds")
     if idle and now - record.get("last_used_at", record["created_at"]) > timedelta(seconds=idle):

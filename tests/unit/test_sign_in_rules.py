@@ -22,7 +22,8 @@ RECORD = {"generation": 3, "created_at": T0, "last_used_at": T0, "expires_at": T
     (dict(RECORD, last_used_at=T0 + timedelta(days=29, hours=23, minutes=30)), 3, False, T0 + timedelta(days=30), "expired"),
     (RECORD, 4, False, T0, "revoked"),  # issued before a password change, reset or disable
     (RECORD, 3, True, T0, "disabled"),
-    ({"created_at": T0}, 0, False, T0 + timedelta(days=400), ""),  # tokens from before lifetimes: generation 0, no expiry
+    ({"created_at": T0}, 0, False, T0 + timedelta(days=29), ""),  # tokens from before lifetimes: generation 0 ...
+    ({"created_at": T0}, 0, False, T0 + timedelta(days=31), "expired"),  # ... and the default absolute age
 ])
 def test_a_token_is_live_only_under_the_newest_generation_and_within_its_lifetimes(record, newest, disabled, now, state):
     assert token_state(record, newest, disabled, now) == state

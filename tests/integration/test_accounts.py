@@ -5,9 +5,12 @@ import hashlib
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import requests
+
+from services.common import accounts
 
 
 def login(api_url, email, password):
@@ -195,3 +198,30 @@ def test_a_sign_in_racing_a_password_change_never_leaves_a_live_token(admin, api
     assert live == [], f"{len(live)} of {len(issued)} sign-ins with the old password kept a live token"
     assert me(api_url, keeper).status_code == 200
     db.login_attempts.delete_many({"email": user["email"]})  # failures from 127.0.0.1 count for every test
+
+
+def test_concurrent_credential_changes_each_get_their_own_generation(db, settings):
+    """Admins' resets and disables racing on one user: every one lands as its own
+    generation (a unique insert each, retried), none is lost; two password
+    changes from the same old password: one wins, the other is told so."""
+    email = f"gen-{uuid.uuid4().hex[:6]}@example.test"
+    user = accounts.create_user(db, email, "Gen", "member", "the first password")
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda i: accounts.set_disabled(db, user.id, i % 2 == 0), range(6)))
+    generations = sorted(c["n"] for c in db.credentials.find({"user_id": user.id}))
+    assert generations == [1, 2, 3, 4, 5, 6]
+
+    signed_in = accounts.find_user(db, user.id)
+    token = accounts.issue_token(db, signed_in, "t")
+    results = []
+
+    def change(new):
+        try:
+            accounts.change_password(db, signed_in, "the first password", new, token, settings)
+            results.append("changed")
+        except accounts.LoginRefused as err:
+            results.append(err.code)
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(change, ["racer one's password", "racer two's password"]))
+    assert sorted(results) == ["changed", "conflict"]

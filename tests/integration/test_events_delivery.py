@@ -16,6 +16,7 @@ from framegate import stack
 from services.common import events
 from services.common.consumer import ClaimedElsewhere, handle_once
 from services.common.outbox import outbox_collection
+from services.common.settings import local_port
 from tests import media
 from tests.integration.uploading import upload
 
@@ -73,7 +74,7 @@ def test_an_upload_while_rabbitmq_is_down_is_announced_when_it_returns(admin, pr
 
     stack.stop_component(data_dir(), "rabbitmq")
     try:
-        health = requests.get(api_url + "/healthz", timeout=30)
+        health = requests.get(f"http://127.0.0.1:{local_port('ingest')}/healthz", timeout=30)  # its own port
         assert health.status_code == 503 and health.json()["checks"]["amqp"].startswith("down")
         done = upload(admin, project["id"], media.make_h264_2398(media_dir))
         assert done.status_code == 201, done.text  # the upload itself does not need the broker

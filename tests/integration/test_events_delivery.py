@@ -75,7 +75,7 @@ def test_version_uploaded_is_published_with_the_version(admin, project, media_di
 def test_an_upload_while_rabbitmq_is_down_is_announced_when_it_returns(admin, project, media_dir, settings, listener, db, api_url):
     stack.stop_component(data_dir(), "rabbitmq")
     try:
-        health = requests.get(api_url + "/healthz", timeout=30)
+        health = requests.get(f"http://127.0.0.1:{local_port('ingest')}/healthz", timeout=30)  # its own port
         assert health.status_code == 503 and health.json()["checks"]["amqp"].startswith("down")
         done = upload(admin, project["id"], media.make_h264_2398(media_dir))
         assert done.status_code == 201, done.text  # the upload itself does not need the broker

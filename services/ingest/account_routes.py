@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, g, jsonify, request
 
 from services.common import accounts
-from services.common.web import ApiError, json_body, public
+from services.common.web import ApiError, json_body, public, text_field
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -19,8 +19,9 @@ def account_blueprint(db, settings) -> Blueprint:
     @public
     def login():
         body = json_body()
+        email, password = text_field(body, "email"), text_field(body, "password")
         try:
-            user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
+            user = accounts.login(db, email, password, request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
             raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
         token = accounts.issue_token(db, user, body.get("token_name") or "login")
@@ -52,7 +53,7 @@ def account_blueprint(db, settings) -> Blueprint:
     def change_password():
         body = json_body()
         try:
-            accounts.change_password(db, g.user, body.get("current"), body.get("new"), g.session_token)
+            accounts.change_password(db, g.user, text_field(body, "current"), text_field(body, "new"), g.session_token)
         except accounts.LoginRefused as err:
             raise ApiError(403, err.code, err.message) from None
         except ValueError as err:

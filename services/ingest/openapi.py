@@ -103,8 +103,13 @@ def openapi_document() -> dict:
                     "asset_name": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"},
                     "filename": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
                     "facts": {"type": "object"}, "created_at": {"type": "string"}}},
+                # One file of a batch: an open upload, or {filename, error, message} when
+                # that file was refused. asset_id and version_id stay null until completion;
+                # a refused file's name is null when what was sent was not a string.
                 "Upload": {"type": "object", "properties": {
-                    "upload_id": {"type": "string"}, "filename": {"type": "string"}, "asset_id": {"type": "string"},
+                    "upload_id": {"type": "string"}, "filename": {"type": ["string", "null"]},
+                    "state": {"type": "string"}, "asset_name": {"type": "string"},
+                    "asset_id": {"type": ["string", "null"]}, "version_id": {"type": ["string", "null"]},
                     "size": {"type": "integer"}, "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
                     "parts": {"type": "array", "items": {"type": "object", "properties": {
                         "number": {"type": "integer"}, "url": {"type": "string"}}}},

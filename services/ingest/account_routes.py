@@ -33,7 +33,13 @@ def account_blueprint(db, settings) -> Blueprint:
         key = request.headers.get("X-Setup-Key", "")
         if not settings.setup_key or not hmac.compare_digest(key.encode(), settings.setup_key.encode()):
             raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
-        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
+        body = request.get_json(silent=True)
+        if body is not None and not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "The request body, if any, must be a JSON object.")
+        email = (body or {}).get("email") or "admin@framegate.local"
+        # Checked before the one-time claim: a claim followed by a failure would leave no admin.
+        if not isinstance(email, str) or not EMAIL.match(email.strip()):
+            raise ApiError(400, "bad_email", "Give the first admin's e-mail address.")
         created = accounts.bootstrap_first_admin(db, email)
         if created is None:
             raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")

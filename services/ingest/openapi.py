@@ -40,8 +40,11 @@ def openapi_document() -> dict:
                 {"type": "object", "required": ["email", "password"],
                  "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
                 errors=(400, 401, 429), public=True)},
-            "/api/v1/auth/bootstrap": {"post": _op(
-                "Create the first admin (needs X-Setup-Key)", "201", obj, errors=(401, 409), public=True)},
+            "/api/v1/auth/bootstrap": {"post": {
+                **_op("Create the first admin (needs X-Setup-Key)", "201", obj, errors=(400, 401, 409), public=True),
+                "parameters": [{"name": "X-Setup-Key", "in": "header", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": False, **_json({"type": "object", "properties": {"email": {"type": "string"}}})},
+            }},
             "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
             "/api/v1/openapi.json": {"get": _op("This document", "200", obj, errors=(401,))},
             "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},

@@ -89,3 +89,15 @@ def test_text_the_database_cannot_store_is_a_400_not_a_500(api_url, admin, proje
     assert surrogate.status_code == 400 and surrogate.json()["error"] == "invalid_text", surrogate.text
     in_query = admin.get(f"/api/v1/projects/{project['id']}/versions?asset_id=%00")
     assert in_query.status_code == 400 and in_query.json()["error"] == "invalid_text", in_query.text
+
+
+def test_bootstrap_with_the_setup_key_but_a_bad_body_is_a_400_and_claims_nothing(api_url, settings, db):
+    key = {"X-Setup-Key": settings.setup_key}
+    claims = db.bootstrap.count_documents({})
+    for body, code in (([1, 2], "invalid_json"), ({"email": ["a@example.test"]}, "bad_email"),
+                       ({"email": "not an address"}, "bad_email")):
+        response = requests.post(api_url + "/api/v1/auth/bootstrap", json=body, headers=key, timeout=30)
+        assert response.status_code == 400 and response.json()["error"] == code, (body, response.text)
+    assert db.bootstrap.count_documents({}) == claims
+    again = requests.post(api_url + "/api/v1/auth/bootstrap", json={}, headers=key, timeout=30)
+    assert again.status_code == 409  # `up` made the first admin already

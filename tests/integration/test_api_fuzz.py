@@ -21,6 +21,7 @@ fuzzer made are removed afterwards so they do not lock later tests out.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from datetime import datetime, timezone
 
@@ -119,14 +120,19 @@ def fuzz_headers(fuzz_token, fuzz_project):
 # is built here, not fetched, because pytest collects the operations before
 # any fixture can say where the stack is. Half the generated project ids are
 # that of a real project (the `fuzz_project` fixture makes it), so requests
-# get past "unknown project" too.
+# get past "unknown project" too. Likewise half the bootstrap calls carry the
+# stack's real setup key (`make test` exports it), to reach its body checks.
 PROJECT_ID = uuid.uuid4().hex
-SOMETIMES_THE_PROJECT = {"dictionary": "project", "probability": 0.5}
+SETUP_KEY = os.environ.get("FRAMEGATE_SETUP_KEY") or "not set"
 schema = schemathesis.openapi.from_dict(openapi_document(), config=schemathesis.Config.from_dict({
     # No example database: each run starts fresh, like the stack it runs against.
     "generation": {"max-examples": MAX_EXAMPLES, "with-security-parameters": False, "database": "none"},
-    "dictionaries": {"project": {"values": [PROJECT_ID]}},
-    "parameters": {"path.project_id": SOMETIMES_THE_PROJECT, "body.project_id": SOMETIMES_THE_PROJECT},
+    "dictionaries": {"project": {"values": [PROJECT_ID]}, "setup-key": {"values": [SETUP_KEY]}},
+    "parameters": {
+        "path.project_id": {"dictionary": "project", "probability": 0.5},
+        "body.project_id": {"dictionary": "project", "probability": 0.5},
+        "header.X-Setup-Key": {"dictionary": "setup-key", "probability": 0.5},
+    },
 }))
 for _method, _path in EXCLUDED:
     schema = schema.exclude(method=_method, path=_path)

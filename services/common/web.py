@@ -184,10 +184,13 @@ def json_body() -> dict:
     return body
 
 
-def text_field(body: dict, key: str) -> str:
-    """A required string field of a JSON body; anything else is a 400 naming it
-    (before the value reaches code that assumes a string)."""
+def text_field(body: dict, key: str, required: bool = True) -> str | None:
+    """A string field of a JSON body (None when optional and absent or null);
+    anything else is a 400 naming it, before the value reaches code that
+    assumes a string."""
     value = body.get(key)
+    if value is None and not required:
+        return None
     if not isinstance(value, str):
         problem = "is missing" if key not in body else "must be a string"
         raise ApiError(400, "bad_field", f"'{key}' {problem}.", field=key)

@@ -20,11 +20,12 @@ def account_blueprint(db, settings) -> Blueprint:
     def login():
         body = json_body()
         email, password = text_field(body, "email"), text_field(body, "password")
+        token_name = text_field(body, "token_name", required=False)
         try:
             user = accounts.login(db, email, password, request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
             raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
-        token = accounts.issue_token(db, user, body.get("token_name") or "login")
+        token = accounts.issue_token(db, user, token_name or "login")
         return jsonify({"token": token, "user": user.to_dict()})
 
     @bp.post("/api/v1/auth/bootstrap")
@@ -79,7 +80,7 @@ def account_blueprint(db, settings) -> Blueprint:
     def create_user():
         admin_only()
         body = json_body()
-        email, name, role = body.get("email"), body.get("name"), body.get("role", "member")
+        email, name, role = body.get("email"), text_field(body, "name", required=False), body.get("role", "member")
         if not isinstance(email, str) or not EMAIL.match(email.strip()):
             raise ApiError(400, "bad_email", "Give the new user's e-mail address.")
         if role not in accounts.ROLES:

@@ -38,7 +38,8 @@ def openapi_document() -> dict:
             "/api/v1/auth/login": {"post": _op(
                 "Sign in; returns an API token", "200", obj,
                 {"type": "object", "required": ["email", "password"],
-                 "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
+                 "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                "token_name": {"type": "string"}}},
                 errors=(400, 401, 429), public=True)},
             "/api/v1/auth/bootstrap": {"post": {
                 **_op("Create the first admin (needs X-Setup-Key)", "201", obj, errors=(400, 401, 409), public=True),

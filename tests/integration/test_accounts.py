@@ -31,7 +31,8 @@ def test_members_cannot_manage_users(member):
 def test_bad_user_requests_are_refused_with_a_reason(admin):
     for body, code in (({"email": "not-an-address"}, "bad_email"),
                        ({"email": "a@example.test", "role": "owner"}, "bad_role"),
-                       ({"email": "b@example.test", "password": "short"}, "weak_password")):
+                       ({"email": "b@example.test", "password": "short"}, "weak_password"),
+                       ({"email": "c@example.test", "name": 5}, "bad_field")):
         response = admin.post("/api/v1/users", json=body)
         assert response.status_code == 400 and response.json()["error"] == code
 
@@ -64,7 +65,8 @@ def test_sign_in_with_a_field_that_is_not_text_is_a_400_naming_it(api_url, db):
     email = f"typed-{uuid.uuid4().hex[:6]}@example.test"
     for body, field in (({"email": "", "password": ["x"]}, "password"),
                         ({"email": {"$ne": ""}, "password": "x"}, "email"),
-                        ({"password": "x"}, "email")):
+                        ({"password": "x"}, "email"),
+                        ({"email": email, "password": "x", "token_name": ["cli"]}, "token_name")):
         response = requests.post(api_url + "/api/v1/auth/login", json=body, timeout=30)
         assert response.status_code == 400, (body, response.text)
         assert response.json()["error"] == "bad_field" and response.json()["field"] == field

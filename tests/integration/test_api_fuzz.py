@@ -120,15 +120,18 @@ def fuzz_headers(fuzz_token, fuzz_project):
 # is built here, not fetched, because pytest collects the operations before
 # any fixture can say where the stack is. Half the generated project ids are
 # that of a real project (the `fuzz_project` fixture makes it), so requests
-# get past "unknown project" too. Likewise half the bootstrap calls carry the
-# stack's real setup key (`make test` exports it), to reach its body checks.
+# get past "unknown project" too. Likewise half the e-mail addresses are real
+# addresses (so user creation gets past its e-mail check), and half the
+# bootstrap calls carry the stack's real setup key (`make test` exports it).
 PROJECT_ID = uuid.uuid4().hex
 SETUP_KEY = os.environ.get("FRAMEGATE_SETUP_KEY") or "not set"
 schema = schemathesis.openapi.from_dict(openapi_document(), config=schemathesis.Config.from_dict({
     # No example database: each run starts fresh, like the stack it runs against.
     "generation": {"max-examples": MAX_EXAMPLES, "with-security-parameters": False, "database": "none"},
-    "dictionaries": {"project": {"values": [PROJECT_ID]}, "setup-key": {"values": [SETUP_KEY]}},
+    "dictionaries": {"project": {"values": [PROJECT_ID]}, "setup-key": {"values": [SETUP_KEY]},
+                     "email": {"values": [f"fuzzed-{PROJECT_ID[:8]}-{n}@example.test" for n in range(3)]}},
     "parameters": {
+        "body.email": {"dictionary": "email", "probability": 0.5},
         "path.project_id": {"dictionary": "project", "probability": 0.5},
         "body.project_id": {"dictionary": "project", "probability": 0.5},
         "header.X-Setup-Key": {"dictionary": "setup-key", "probability": 0.5},

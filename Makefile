@@ -44,11 +44,16 @@ status: ## show each component: running/stopped, port, pid
 	@cd $(ROOT) && $(STACK) status --data $(DATA)
 
 # The test stack has its own data directory and port base, so it never touches
-# what `make up` runs. It is torn down afterwards whatever happens (EXIT trap),
+# what `make up` runs. It starts from an empty data directory (a stack left
+# running there is stopped first, then the directory, generated credentials
+# included, is deleted), so nothing from an earlier run leaks into this one.
+# It is torn down afterwards whatever happens (EXIT trap),
 # and the recipe exits with pytest's status (make shows it as "Error N", exit 2).
 test: install ## run the tests (T=path, default tests) against an isolated stack (.data-test, ports 28xxx)
 	@cd $(ROOT); set -euo pipefail; \
 	export XDG_CONFIG_HOME=$(TEST_DATA)/config FRAMEGATE_PLAYBACK_TTL=$(TEST_PLAYBACK_TTL); unset FRAMEGATE_CONFIG; \
+	if [ -f $(TEST_DATA)/stack.env ]; then $(STACK) down --data $(TEST_DATA) || true; fi; \
+	rm -rf -- "$(TEST_DATA)"; \
 	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
 	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
 	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \

@@ -130,6 +130,13 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
         g.session_token = token
         return None
 
+    @app.before_request
+    def refuse_unstorable_url_text():
+        # Path segments and query values end up in database queries too.
+        if not storable_text([request.path, *request.args.keys(), *request.args.values()]):
+            return error_response(400, "invalid_text", "The URL must not contain NUL characters.")
+        return None
+
     @app.after_request
     def count_request(response):
         endpoint = request.url_rule.rule if request.url_rule else "unmatched"
@@ -174,11 +181,42 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
         return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
 
 
+def storable_text(value: object) -> bool:
+    """False when a string anywhere in `value` holds what the database cannot
+    store and would fail on: a NUL character or an unpaired surrogate."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(storable_text(k) and storable_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(storable_text(v) for v in value)
+    return True
+
+
 def json_body() -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
+    if not storable_text(body):
+        raise ApiError(400, "invalid_text", "Text in the request body must not contain NUL characters or unpaired surrogates.")
     return body
+
+
+def text_field(body: dict, key: str, required: bool = True) -> str | None:
+    """A string field of a JSON body (None when optional and absent or null);
+    anything else is a 400 naming it, before the value reaches code that
+    assumes a string."""
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        problem = "is missing" if key not in body else "must be a string"
+        raise ApiError(400, "bad_field", f"'{key}' {problem}.", field=key)
+    return value
 
 
 def amqp_check(amqp_url: str) -> Callable[[], None]:

@@ -8,7 +8,7 @@ import re
 from flask import Blueprint, g, jsonify, request
 
 from services.common import accounts
-from services.common.web import ApiError, json_body, public
+from services.common.web import ApiError, json_body, public, text_field
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 REFUSED_STATUS = {"too_many_attempts": 429, "busy": 503, "account_disabled": 403}
@@ -27,11 +27,13 @@ def account_blueprint(db, settings) -> Blueprint:
     @public
     def login():
         body = json_body()
+        email, password = text_field(body, "email"), text_field(body, "password")
+        token_name = text_field(body, "token_name", required=False)
         try:
-            user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
+            user = accounts.login(db, email, password, request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
             raise refused(err) from None
-        token = accounts.issue_token(db, user, body.get("token_name") or "login", accounts.lifetime(settings, "api"))
+        token = accounts.issue_token(db, user, token_name or "login", accounts.lifetime(settings, "api"))
         return jsonify({"token": token, "user": user.to_dict()})
 
     @bp.post("/api/v1/auth/bootstrap")
@@ -40,9 +42,15 @@ def account_blueprint(db, settings) -> Blueprint:
         key = request.headers.get("X-Setup-Key", "")
         if not settings.setup_key or not hmac.compare_digest(key.encode(), settings.setup_key.encode()):
             raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
-        body = request.get_json(silent=True) or {}
+        body = request.get_json(silent=True)
+        if body is not None and not isinstance(body, dict):
+            raise ApiError(400, "invalid_json", "The request body, if any, must be a JSON object.")
+        body = body or {}
         email = body.get("email") or "admin@framegate.local"
-        given = body.get("password")
+        # Checked before the one-time claim: a claim followed by a failure would leave no admin.
+        if not isinstance(email, str) or not EMAIL.match(email.strip()):
+            raise ApiError(400, "bad_email", "Give the first admin's e-mail address.")
+        given = text_field(body, "password", required=False)
         if given is not None:
             try:
                 accounts.check_new_password(given)
@@ -83,7 +91,8 @@ def account_blueprint(db, settings) -> Blueprint:
     def change_password():
         body = json_body()
         try:
-            accounts.change_password(db, g.user, body.get("current"), body.get("new"), g.session_token, settings)
+            accounts.change_password(db, g.user, text_field(body, "current"), text_field(body, "new"), g.session_token,
+                                     settings)
         except accounts.LoginRefused as err:
             status = {"conflict": 409, "busy": 503}.get(err.code, 403)
             raise ApiError(status, err.code, err.message) from None
@@ -104,7 +113,7 @@ def account_blueprint(db, settings) -> Blueprint:
     def create_user():
         admin_only()
         body = json_body()
-        email, name, role = body.get("email"), body.get("name"), body.get("role", "member")
+        email, name, role = body.get("email"), text_field(body, "name", required=False), body.get("role", "member")
         if not isinstance(email, str) or not EMAIL.match(email.strip()):
             raise ApiError(400, "bad_email", "Give the new user's e-mail address.")
         if role not in accounts.ROLES:

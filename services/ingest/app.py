@@ -134,7 +134,10 @@ def create_app(settings=None) -> Flask:
     def start_uploads():
         body = json_body()
         items, accepted = uploads.start_batch(ctx, g.user, body.get("project_id"), body.get("files"))
-        return jsonify({"uploads": items}), 201 if accepted else 400
+        if not accepted:
+            message = items[0]["message"] if len(items) == 1 else "No file was accepted; each entry of 'uploads' says why."
+            raise ApiError(400, "files_refused", message, uploads=items)
+        return jsonify({"uploads": items}), 201
 
     @app.get("/api/v1/uploads/<upload_id>")
     def upload_status(upload_id):

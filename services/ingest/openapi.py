@@ -45,14 +45,16 @@ def openapi_document() -> dict:
             "/api/v1/auth/login": {"post": _op(
                 "Sign in; returns an API token", "200", obj,
                 {"type": "object", "required": ["email", "password"],
-                 "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
+                 "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                "token_name": {"type": "string"}}},
                 errors=(400, 401, 403, 429, 503), public=True)},
-            "/api/v1/auth/bootstrap": {"post": _op(
-                "Create the first admin (needs X-Setup-Key); with the password it was created with, "
-                "a repeat returns 200 and a fresh token", "201", obj,
-                {"type": "object", "properties": {"email": {"type": "string"},
-                                                  "password": {"type": "string", "minLength": 12}}},
-                errors=(400, 401, 409), public=True)},
+            "/api/v1/auth/bootstrap": {"post": {
+                **_op("Create the first admin (needs X-Setup-Key); with the password it was created with, "
+                      "a repeat returns 200 and a fresh token", "201", obj, errors=(400, 401, 409), public=True),
+                "parameters": [{"name": "X-Setup-Key", "in": "header", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": False, **_json({"type": "object", "properties": {
+                    "email": {"type": "string"}, "password": {"type": "string", "minLength": 12}}})},
+            }},
             "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
             "/api/v1/openapi.json": {"get": _op("This document", "200", obj, errors=(401,))},
             "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},
@@ -152,8 +154,13 @@ def openapi_document() -> dict:
                     "asset_name": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"},
                     "filename": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
                     "facts": {"type": "object"}, "created_at": {"type": "string"}}},
+                # One file of a batch: an open upload, or {filename, error, message} when
+                # that file was refused. asset_id and version_id stay null until completion;
+                # a refused file's name is null when what was sent was not a string.
                 "Upload": {"type": "object", "properties": {
-                    "upload_id": {"type": "string"}, "filename": {"type": "string"}, "asset_id": {"type": "string"},
+                    "upload_id": {"type": "string"}, "filename": {"type": ["string", "null"]},
+                    "state": {"type": "string"}, "asset_name": {"type": "string"},
+                    "asset_id": {"type": ["string", "null"]}, "version_id": {"type": ["string", "null"]},
                     "size": {"type": "integer"}, "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
                     "parts": {"type": "array", "items": {"type": "object", "properties": {
                         "number": {"type": "integer"}, "url": {"type": "string"}}}},

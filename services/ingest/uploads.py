@@ -73,6 +73,7 @@ def start_batch(ctx: Ingest, user, project_id: str, files: list) -> tuple[list[d
             items.append(_start_one(ctx, user, project_id, spec))
         except ApiError as err:
             name = spec.get("filename") if isinstance(spec, dict) else None
+            name = name if isinstance(name, str) else None  # echo only what can be a name
             items.append({"filename": name, "error": err.code, "message": err.message})
     return items, any("upload_id" in item for item in items)
 

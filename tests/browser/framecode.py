@@ -18,18 +18,36 @@ _BLOCKS = (f"if(between(Y,H*0.3,H*0.7),"
 RUNGS = (("360p", 640, 360, "800k"), ("180p", 320, 180, "250k"))
 
 
-def make_clip(path: Path, rate: str, seconds: float = 2, start_timecode: str | None = None) -> Path:
-    """An H.264 MP4 master, 640x360, frame index in blocks and as text."""
+def make_clip(path: Path, rate: str, seconds: float = 2, start_timecode: str | None = None,
+              size: str = "640x360") -> Path:
+    """An H.264 MP4 master (640x360 unless `size` says otherwise), frame index in blocks and as text."""
     if path.exists():
         return path
     label = "drawtext=text='%{frame_num}':x=12:y=12:fontsize=36:fontcolor=yellow"
-    args = [*FFMPEG, "-f", "lavfi", "-i", f"color=c=gray:s=640x360:r={rate}:d={seconds}",
-            "-vf", f"geq=lum='{_BLOCKS}':cb=128:cr=128,{label}",
+    # The blocks are drawn small and scaled up (pixel for pixel): geq is slow on a large picture.
+    width, height = (int(n) for n in size.split("x"))
+    args = [*FFMPEG, "-f", "lavfi", "-i", f"color=c=gray:s=160x90:r={rate}:d={seconds}",
+            "-vf", f"geq=lum='{_BLOCKS}':cb=128:cr=128,scale={width}:{height}:flags=neighbor,{label}",
             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"]
     if start_timecode:
         args += ["-timecode", start_timecode]
     subprocess.run([*args, str(path)], check=True, capture_output=True, timeout=120)
     return path
+
+
+def read_indexes(path: Path) -> list[int]:
+    """The index each frame of a video (a file or an HLS playlist) carries, in
+    decoding order, every frame once: the Python counterpart of DECODE_JS."""
+    w, h = 16 * BITS, 9
+    done = subprocess.run([*FFMPEG, "-i", str(path), "-map", "0:v:0", "-fps_mode", "passthrough",
+                           "-vf", f"scale={w}:{h}:flags=area,format=gray", "-f", "rawvideo", "-"],
+                          check=True, capture_output=True, timeout=300)
+    frame, middle = w * h, (h // 2) * w
+    indexes = []
+    for start in range(0, len(done.stdout) - frame + 1, frame):
+        row = done.stdout[start + middle:start + middle + w]
+        indexes.append(int("".join("1" if row[i * 16 + 8] > 128 else "0" for i in range(BITS)), 2))
+    return indexes
 
 
 def make_renditions(master: Path, out: Path, rate: str) -> dict[str, Path]:

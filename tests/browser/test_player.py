@@ -27,21 +27,25 @@ CLIPS = {
 
 @pytest.fixture(scope="module", params=list(CLIPS))
 def playable(request, admin, store, settings, media_dir, reviewer):
-    """A real version (uploaded through the API, so it has facts) whose
-    renditions are put where the transcode worker would put them."""
     rate, start_tc = CLIPS[request.param]
-    name = request.param.replace(".", "")
+    return (request.param, *make_playable(admin, store, settings, media_dir, reviewer, request.param, rate, start_tc))
+
+
+def make_playable(admin, store, settings, media_dir, reviewer, label: str, rate: str, start_tc: str | None):
+    """A real version (uploaded through the API, so it has facts) whose
+    renditions are put where the transcode worker would put them: (project, version)."""
+    name = label.replace(".", "")
     master = make_clip(Path(media_dir) / f"framecode-{name}.mp4", rate, start_timecode=start_tc)
     project = admin.post("/api/v1/projects", json={"name": f"Player {name} {uuid.uuid4().hex[:6]}"}).json()
     add_member(admin, project["id"], reviewer[0], "viewer")
-    response = upload(admin, project["id"], master, asset=f"Frame code {request.param}")
+    response = upload(admin, project["id"], master, asset=f"Frame code {label}")
     assert response.status_code == 201, response.text
     version = wait_for_any_transcode(admin, response.json())
     renditions = make_renditions(master, Path(media_dir) / f"renditions-{name}", rate)
     prefix = f"{project['id']}/{version['id']}/"
     for key, path in renditions.items():
         store.client.fput_object(settings.bucket("renditions"), prefix + key, str(path))
-    return request.param, project, version
+    return project, version
 
 
 def wait_for_any_transcode(admin, version: dict, quiet: float = 10.0, limit: float = 180.0) -> dict:
@@ -169,3 +173,35 @@ def test_the_versions_list_shows_status_and_links_to_the_player(page, playable, 
     row.locator("a.play").click()
     page.wait_for_url(f"**/versions/{version['id']}")
     page.wait_for_function("() => document.getElementById('player').dataset.settled === '1'", timeout=15000)
+
+
+@pytest.fixture(scope="module")
+def minute_crossing(admin, store, settings, media_dir, reviewer):
+    """29.97 DF from 01:00:59;28: its third frame is the first of minute 1, where
+    the labels ;00 and ;01 are dropped."""
+    return make_playable(admin, store, settings, media_dir, reviewer, "29.97DF-minute", "30000/1001", "01:00:59;28")
+
+
+def test_stepping_across_a_dropped_timecode_label(page, minute_crossing, reviewer):
+    project, version = minute_crossing
+    facts = version["facts"]
+    assert facts["drop_frame"] and facts["start_timecode"] == "01:00:59;28"
+    sign_in(page, *reviewer, next_path=f"/versions/{version['id']}")
+    log: list = []
+
+    def at(expected_frame: int, timecode: str, what: str) -> None:
+        assert check(page, facts, what, log) == expected_frame
+        assert page.text_content("#timecode") == timecode, log[-1]
+
+    at(0, "01:00:59;28", "loaded")
+    page.keyboard.press("ArrowRight")
+    at(1, "01:00:59;29", "last frame of minute 0")
+    page.keyboard.press("ArrowRight")
+    at(2, "01:01:00;02", "first frame of minute 1: ;00 and ;01 are skipped")
+    page.keyboard.press("ArrowRight")
+    at(3, "01:01:00;03", "and on")
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    at(1, "01:00:59;29", "back across the minute")
+    errors = [m for m in page.console_messages if m.startswith(("error", "pageerror", "http"))]
+    assert not errors, errors

@@ -18,6 +18,7 @@ from framegate import stack
 from services.common.outbox import outbox_collection
 from services.transcode.queues import DELIVERY_LIMIT, transcode_queue
 from tests import media
+from tests.browser.framecode import make_clip, read_indexes
 from tests.integration.uploading import upload, wait_for_status
 
 FRAMEGATE = [sys.executable, "-m", "framegate.cli"]
@@ -49,6 +50,32 @@ def test_a_master_that_cannot_be_transcoded_fails_with_a_reason(admin, project, 
     version = wait_for_status(admin, done.json()["id"], {"ready", "failed"})
     assert version["status"] == "failed"
     assert version["failure"]["reason"] and version["failure"]["code"]
+
+
+def test_every_rung_shows_every_frame_of_the_master_once_in_order(admin, project, media_dir, store, settings,
+                                                                  tmp_path):
+    """Frame identity, not only counts: each frame of the master carries its index
+    in its pixels; after the real worker's transcode, frame k of every rung shows k.
+    720p is the smallest master with two rungs (720p, 360p); 3 s crosses a segment."""
+    master = make_clip(Path(media_dir) / "framecode-720p-3s.mp4", "25", seconds=3, size="1280x720")
+    assert read_indexes(master) == list(range(75))  # the reader reads the master right
+    done = upload(admin, project["id"], master, asset="Frame identity")
+    assert done.status_code == 201, done.text
+    version = wait_for_status(admin, done.json()["id"], {"ready", "failed"})
+    assert version["status"] == "ready", version.get("failure")
+
+    prefix = f"{project['id']}/{version['id']}/"
+    bucket = settings.bucket("renditions")
+    for key in store.keys(bucket, prefix=prefix):
+        target = tmp_path / key[len(prefix):]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            store.copy_to_file(bucket, key, out)
+    rungs = sorted(p.parent.name for p in (tmp_path / "hls").glob("*/index.m3u8"))
+    assert rungs == ["360p", "720p"]
+    for rung in rungs:
+        shown = read_indexes(tmp_path / "hls" / rung / "index.m3u8")
+        assert shown == list(range(75)), (rung, [(k, i) for k, i in enumerate(shown) if k != i][:10])
 
 
 def ffmpeg_children_of(pid: int) -> list[int]:

@@ -38,7 +38,8 @@ def test_members_cannot_manage_users(member):
 def test_bad_user_requests_are_refused_with_a_reason(admin):
     for body, code in (({"email": "not-an-address"}, "bad_email"),
                        ({"email": "a@example.test", "role": "owner"}, "bad_role"),
-                       ({"email": "b@example.test", "password": "short"}, "weak_password")):
+                       ({"email": "b@example.test", "password": "short"}, "weak_password"),
+                       ({"email": "c@example.test", "name": 5}, "bad_field")):
         response = admin.post("/api/v1/users", json=body)
         assert response.status_code == 400 and response.json()["error"] == code
 
@@ -225,3 +226,45 @@ def test_concurrent_credential_changes_each_get_their_own_generation(db, setting
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(change, ["racer one's password", "racer two's password"]))
     assert sorted(results) == ["changed", "conflict"]
+def test_sign_in_with_a_field_that_is_not_text_is_a_400_naming_it(api_url, db):
+    email = f"typed-{uuid.uuid4().hex[:6]}@example.test"
+    for body, field in (({"email": "", "password": ["x"]}, "password"),
+                        ({"email": {"$ne": ""}, "password": "x"}, "email"),
+                        ({"password": "x"}, "email"),
+                        ({"email": email, "password": "x", "token_name": ["cli"]}, "token_name")):
+        response = requests.post(api_url + "/api/v1/auth/login", json=body, timeout=30)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"] == "bad_field" and response.json()["field"] == field
+    # Refused before the password check: not counted against anyone's sign-in limit.
+    assert db.login_attempts.count_documents({"email": email}) == 0
+    assert login(api_url, email, "x").status_code == 401
+
+
+def test_changing_a_password_with_fields_that_are_not_text_is_a_400(member):
+    for body, field in (({"current": [None, None], "new": "000000000000"}, "current"),
+                        ({"current": "whatever it was", "new": 123456789012}, "new")):
+        response = member.post("/api/v1/me/password", json=body)
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"] == "bad_field" and response.json()["field"] == field
+
+
+def test_text_the_database_cannot_store_is_a_400_not_a_500(api_url, admin, project):
+    nul = requests.post(api_url + "/api/v1/auth/login", json={"email": "a\u0000@example.test", "password": "x"}, timeout=30)
+    assert nul.status_code == 400 and nul.json()["error"] == "invalid_text", nul.text
+    surrogate = admin.post("/api/v1/projects", data=b'{"name": "half \\ud800 a pair"}',
+                           headers={"Content-Type": "application/json"})
+    assert surrogate.status_code == 400 and surrogate.json()["error"] == "invalid_text", surrogate.text
+    in_query = admin.get(f"/api/v1/projects/{project['id']}/versions?asset_id=%00")
+    assert in_query.status_code == 400 and in_query.json()["error"] == "invalid_text", in_query.text
+
+
+def test_bootstrap_with_the_setup_key_but_a_bad_body_is_a_400_and_claims_nothing(api_url, settings, db):
+    key = {"X-Setup-Key": settings.setup_key}
+    claims = db.bootstrap.count_documents({})
+    for body, code in (([1, 2], "invalid_json"), ({"email": ["a@example.test"]}, "bad_email"),
+                       ({"email": "not an address"}, "bad_email")):
+        response = requests.post(api_url + "/api/v1/auth/bootstrap", json=body, headers=key, timeout=30)
+        assert response.status_code == 400 and response.json()["error"] == code, (body, response.text)
+    assert db.bootstrap.count_documents({}) == claims
+    again = requests.post(api_url + "/api/v1/auth/bootstrap", json={}, headers=key, timeout=30)
+    assert again.status_code == 409  # `up` made the first admin already

@@ -133,6 +133,8 @@ def test_refused_at_start_with_a_named_problem(admin, project, media_dir, db, st
     item = response.json()["uploads"][0]
     assert item["error"] == code, item
     assert item["message"]
+    # The answer is an error like any other, naming the problem, with the list beside it.
+    assert response.json()["error"] == "files_refused" and response.json()["message"] == item["message"]
     assert leftovers(db, store, settings, project["id"]) == NOTHING
     del status  # the per-file status is carried by its code
 
@@ -147,6 +149,13 @@ def test_one_bad_file_in_a_batch_does_not_stop_the_others(admin, project, media_
     assert response.status_code == 201
     good, bad = response.json()["uploads"]
     assert "upload_id" in good and bad["error"] == "bad_filename"
+
+
+def test_a_refused_file_whose_name_is_not_text_is_named_null(admin, project, media_dir):
+    response = start(admin, project["id"], media.make_h264_2398(media_dir), filename=["not", "a", "name"])
+    assert response.status_code == 400
+    item = response.json()["uploads"][0]
+    assert item["error"] == "bad_filename" and item["filename"] is None
 
 
 def test_unknown_project_is_404(admin, media_dir):

@@ -158,12 +158,18 @@ def test_mezzanine_and_camera_codecs(store, settings, masters, tmp_path, maker):
 
 
 def test_full_ladder_master_playlist_matches_the_streams(store, settings, masters, tmp_path):
-    run = transcode(store, settings, media.make_hd(masters), tmp_path)
+    # 5 s at 25 fps: keyframes at 0, 2 and 4 s are frames 0, 50 and 100.
+    run = transcode(store, settings, media.make_hd(masters, seconds=5), tmp_path)
+    assert run.job.facts["frames"] == 125
     master = run.path(run.result.master_playlist)
     variants = master_attributes(master.read_text())
     assert [v["RESOLUTION"] for v in variants] == ["1920x1080", "1280x720", "640x360"]
+    assert len(run.result.rungs) == 3
     for variant, rung in zip(variants, run.result.rungs):
         playlist = run.rung(rung["name"])
+        # Every rung, not only the first: every frame, and keyframes every 2 s exactly.
+        assert counted_frames(playlist) == 125, rung["name"]
+        assert keyframe_indexes(playlist) == [0, 50, 100], rung["name"]
         stream = ffprobe(playlist, "-show_streams", "-select_streams", "v:0")["streams"][0]
         assert f"{stream['width']}x{stream['height']}" == variant["RESOLUTION"]
         assert variant["FRAME-RATE"] == "25.000"

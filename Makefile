@@ -21,7 +21,7 @@ T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install up down status test clean-test bench-upload bench-transcode
+.PHONY: help install up down status test clean-test chaos bench-upload bench-transcode
 
 include deploy/images.mk
 
@@ -58,6 +58,18 @@ test: install ## run the tests (T=path, default tests) against an isolated stack
 	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
 	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
 	$(VENV)/bin/pytest $(T) $(if $(filter tests,$(T)),--ignore=tests/deploy)
+
+# The long chaos run (tests/chaos/chaos.py) on its own test stack: every process
+# SIGKILLed CHAOS_ROUNDS times while CHAOS_VERSIONS versions upload.
+CHAOS_VERSIONS ?= 40
+CHAOS_ROUNDS ?= 3
+chaos: install ## kill every process in turn during uploads; prints lost=0 duplicated=0 stuck=0
+	@cd $(ROOT); set -euo pipefail; \
+	export XDG_CONFIG_HOME=$(TEST_DATA)/config; unset FRAMEGATE_CONFIG; \
+	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
+	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
+	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
+	$(PYTHON) -m tests.chaos.chaos --versions $(CHAOS_VERSIONS) --rounds $(CHAOS_ROUNDS)
 
 clean-test: ## stop the test stack and delete .data-test
 	@cd $(ROOT) && if [ -f $(TEST_DATA)/stack.env ] && [ -x $(PYTHON) ]; then $(STACK) down --data $(TEST_DATA); fi

@@ -47,9 +47,9 @@ status: ## show each component: running/stopped, port, pid
 # what `make up` runs. It starts from an empty data directory (a stack left
 # running there is stopped first, then the directory, generated credentials
 # included, is deleted), so nothing from an earlier run leaks into this one.
-# It is torn down afterwards whatever happens (EXIT trap),
-# and the recipe exits with pytest's status (make shows it as "Error N", exit 2).
-test: install ## run the tests (T=path, default tests) against an isolated stack (.data-test, ports 28xxx)
+# It is torn down afterwards whatever happens (EXIT trap), and the recipe exits
+# with the status of the command it ran (make shows it as "Error N", exit 2).
+define on_test_stack
 	@cd $(ROOT); set -euo pipefail; \
 	export XDG_CONFIG_HOME=$(TEST_DATA)/config FRAMEGATE_PLAYBACK_TTL=$(TEST_PLAYBACK_TTL); unset FRAMEGATE_CONFIG; \
 	if [ -f $(TEST_DATA)/stack.env ]; then $(STACK) down --data $(TEST_DATA) || true; fi; \
@@ -57,19 +57,18 @@ test: install ## run the tests (T=path, default tests) against an isolated stack
 	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
 	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
 	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
-	$(VENV)/bin/pytest $(T) $(if $(filter tests,$(T)),--ignore=tests/deploy)
+	$(1)
+endef
+
+test: install ## run the tests (T=path, default tests) against an isolated stack (.data-test, ports 28xxx)
+	$(call on_test_stack,$(VENV)/bin/pytest $(T) $(if $(filter tests,$(T)),--ignore=tests/deploy))
 
 # The long chaos run (tests/chaos/chaos.py) on its own test stack: every process
-# SIGKILLed CHAOS_ROUNDS times while CHAOS_VERSIONS versions upload.
+# SIGKILLed CHAOS_ROUNDS times while at least CHAOS_VERSIONS versions upload.
 CHAOS_VERSIONS ?= 40
 CHAOS_ROUNDS ?= 3
 chaos: install ## kill every process in turn during uploads; prints lost=0 duplicated=0 stuck=0
-	@cd $(ROOT); set -euo pipefail; \
-	export XDG_CONFIG_HOME=$(TEST_DATA)/config; unset FRAMEGATE_CONFIG; \
-	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
-	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
-	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \
-	$(PYTHON) -m tests.chaos.chaos --versions $(CHAOS_VERSIONS) --rounds $(CHAOS_ROUNDS)
+	$(call on_test_stack,$(PYTHON) -m tests.chaos.chaos --versions $(CHAOS_VERSIONS) --rounds $(CHAOS_ROUNDS))
 
 clean-test: ## stop the test stack and delete .data-test
 	@cd $(ROOT) && if [ -f $(TEST_DATA)/stack.env ] && [ -x $(PYTHON) ]; then $(STACK) down --data $(TEST_DATA); fi

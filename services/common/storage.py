@@ -107,6 +107,33 @@ class ObjectStore:
             response.release_conn()
         return digest.hexdigest(), size
 
+    def sha256_of(self, bucket: str, key: str) -> tuple[str, int]:
+        """SHA-256 and size of a stored object, streamed: bounded memory, nothing on local disk."""
+        digest = hashlib.sha256()
+        size = 0
+        response = self.client.get_object(bucket, key)
+        try:
+            for chunk in response.stream(READ_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+        return digest.hexdigest(), size
+
+    def read_head(self, bucket: str, key: str, length: int) -> bytes:
+        """The first `length` bytes of an object (a ranged GET)."""
+        response = self.client.get_object(bucket, key, offset=0, length=length)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def presign_internal_get(self, bucket: str, key: str, expires: timedelta) -> str:
+        """A GET URL on the store's internal address, for a tool of this service (ffprobe) to read."""
+        return self.client.presigned_get_object(bucket, key, expires=expires)
+
     def exists(self, bucket: str, key: str) -> bool:
         try:
             self.client.stat_object(bucket, key)

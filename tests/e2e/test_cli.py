@@ -143,3 +143,20 @@ def test_an_admin_adds_a_user_from_the_cli_who_changes_the_password(api_url, tmp
     assert relogin.returncode == 0, relogin.stderr
     listed = run("users")
     assert email in listed.stdout
+
+
+def test_five_clients_uploading_the_same_file_at_once_all_succeed_on_one_version(media_dir, project_name, tmp_path):
+    # A watch folder firing twice, a rerun while the first is still going: the same
+    # file to the same asset from several processes at once. Two parts each, so
+    # the clients overlap while sending.
+    big = media.make_large_avi(tmp_path)
+    assert run("projects", "create", project_name).returncode == 0
+    clients = [subprocess.Popen([*FRAMEGATE, "upload", str(big), "--project", project_name, "--asset", "Watched",
+                                 "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(5)]
+    outcomes = [(c.wait(300), c.stdout.read(), c.stderr.read()) for c in clients]
+    assert [code for code, _, _ in outcomes] == [0] * 5, [err for _, _, err in outcomes]
+    records = [json_lines(out)[0] for _, out, _ in outcomes]
+    assert len({(r["version_id"], r["version"]) for r in records}) == 1, records
+    listed = run("versions", "--project", project_name, "--json")
+    assert [v["version"] for v in json_lines(listed.stdout)] == [1]

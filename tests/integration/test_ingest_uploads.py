@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests import media
-from tests.integration.uploading import file_sha256, put_parts, start, upload
+from tests.integration.uploading import complete, file_sha256, put_parts, start, upload
 
 
 def leftovers(db, store, settings, project_id: str) -> dict:
@@ -84,10 +84,10 @@ def test_batch_upload_puts_many_files_into_many_assets_in_one_call(admin, projec
     kinds, assets = {}, set()
     for item, path in zip(items, files):
         put_parts(item, path)
-        done = admin.post(f"/api/v1/uploads/{item['upload_id']}/complete", json={"sha256": file_sha256(path)})
-        assert done.status_code == 201, done.text
-        kinds[path.suffix] = done.json()["facts"]["kind"]
-        assets.add(done.json()["asset_id"])
+        done = complete(admin, item["upload_id"], file_sha256(path))
+        assert done["state"] == "done", done
+        kinds[path.suffix] = done["version"]["facts"]["kind"]
+        assets.add(done["version"]["asset_id"])
     assert len(assets) == 3
     assert kinds == {".mp4": "video", ".wav": "audio", ".png": "image"}
 
@@ -179,10 +179,11 @@ def test_completing_before_all_parts_arrive_says_what_is_missing_and_can_be_resu
     assert [p["number"] for p in again["parts_done"]] == [1]
     assert {p["number"] for p in again["parts"]} == set(range(2, item["part_count"] + 1))
     put_parts(again, big)
-    done = admin.post(f"/api/v1/uploads/{item['upload_id']}/complete", json={"sha256": file_sha256(big)})
-    assert done.status_code == 201, done.text
+    done = complete(admin, item["upload_id"], file_sha256(big))
+    assert done["state"] == "done", done
     retried = admin.post(f"/api/v1/uploads/{item['upload_id']}/complete", json={"sha256": file_sha256(big)})
-    assert retried.status_code == 201 and retried.json()["id"] == done.json()["id"]
+    assert retried.status_code == 202 and retried.json()["state"] == "done"
+    assert retried.json()["version"]["id"] == done["version"]["id"]
 
 
 def test_aborting_an_upload_removes_its_parts(admin, project, media_dir, db, store, settings, tmp_path):

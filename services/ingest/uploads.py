@@ -165,7 +165,8 @@ def describe_upload(ctx: Ingest, upload: dict) -> dict:
     done = [p for p in stored if p.size == expected_part_size(upload, p.number)]
     done_numbers = {p.number for p in done}
     urls = [
-        {"number": n, "url": ctx.store.presign_part(upload["bucket"], upload["key"], upload["s3_upload_id"], n, URL_LIFETIME)}
+        {"number": n, "url": ctx.store.presign_part(upload["bucket"], upload["key"], upload["s3_upload_id"], n,
+                                                    URL_LIFETIME, expected_part_size(upload, n))}
         for n in range(1, count + 1)
         if n not in done_numbers
     ] if upload["state"] == "open" else []

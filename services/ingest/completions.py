@@ -19,6 +19,7 @@ the polls are the ones that can run it.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -112,6 +113,11 @@ def renew(db: Database, claim: dict, lease: timedelta) -> None:
     db.completion_claims.update_one({"_id": claim["_id"]}, {"$set": {"lease_until": records.now() + lease}})
 
 
+def release(db: Database, claim: dict) -> None:
+    """Give a claim up now (this process is stopping): the next runner need not wait for the lease."""
+    db.completion_claims.update_one({"_id": claim["_id"]}, {"$set": {"lease_until": records.now()}})
+
+
 def finish(db: Database, claim: dict) -> None:
     db.completion_claims.update_one({"_id": claim["_id"]}, {"$set": {"finished": True}})
 
@@ -159,10 +165,23 @@ class CompletionRunner:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.wake_event, self.stopping = threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._loop, name="completion-runner", daemon=True)
+        self.current: dict | None = None  # the claim being worked on
 
     def start(self) -> "CompletionRunner":
         self.thread.start()
+        # gunicorn's graceful stop ends the process with the runner mid-job (a daemon
+        # thread): hand the job over at once instead of after the lease.
+        atexit.register(self.stop_and_release)
         return self
+
+    def stop_and_release(self) -> None:
+        self.stop()
+        claim = self.current
+        if claim is not None:
+            try:
+                release(self.db, claim)
+            except Exception:  # the lease still runs out
+                log.exception("could not release a completion claim")
 
     def wake(self) -> None:
         self.wake_event.set()
@@ -191,6 +210,7 @@ class CompletionRunner:
             claim = try_claim(self.db, completion["_id"], self.owner, self.lease)
             if claim is None:
                 continue
+            self.current = claim
             with LeaseKeeper(self.db, claim, self.lease):
                 try:
                     self.work(completion)
@@ -199,6 +219,7 @@ class CompletionRunner:
                     mark_failed(self.db, completion["_id"], "completion_error",
                                 "Completing the upload failed on the server; the uploaded file is kept. "
                                 "Complete it again to retry.", retryable=True)
+            self.current = None
             finish(self.db, claim)
             ran += 1
         return ran

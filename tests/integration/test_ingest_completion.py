@@ -178,12 +178,28 @@ def test_abandoned_uploads_are_discarded_after_the_set_age(own_db, store, settin
         item = started(api, project["id"], big)
         put_parts(item, big, only={1})
         bucket = settings.bucket("masters")
-        assert store.open_multipart_uploads(bucket, prefix=f"{project['id']}/") != []
+        # ...and a multipart upload nobody recorded (a process died right after opening it).
+        store.start_multipart(bucket, f"{project['id']}/orphan/x.mov", "video/quicktime")
+        assert len(store.open_multipart_uploads(bucket, prefix=f"{project['id']}/")) == 2
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and api.get(f"/api/v1/uploads/{item['upload_id']}").status_code == 200:
             time.sleep(0.3)
         assert api.get(f"/api/v1/uploads/{item['upload_id']}").status_code == 404
+        while time.monotonic() < deadline and store.open_multipart_uploads(bucket, prefix=f"{project['id']}/"):
+            time.sleep(0.3)
         assert store.open_multipart_uploads(bucket, prefix=f"{project['id']}/") == []
         assert store.keys(bucket, prefix=f"{project['id']}/") == []
     finally:
         ingest.stop()
+
+
+def test_a_stopping_runner_hands_its_claim_over_at_once(db):
+    upload_id = f"handover-{time.time_ns()}"
+    runner = completions.CompletionRunner(db, lambda c: None, lease_seconds=600, poll_seconds=60)
+    claim = completions.try_claim(db, upload_id, runner.owner, runner.lease)
+    assert claim is not None
+    assert completions.try_claim(db, upload_id, "another-process", runner.lease) is None  # held for 10 minutes
+    runner.current = claim  # mid-job, as gunicorn's graceful stop finds it
+    runner.stop_and_release()
+    taken = completions.try_claim(db, upload_id, "another-process", runner.lease)
+    assert taken is not None and taken["attempt"] == 2

@@ -122,6 +122,12 @@ class ObjectStore:
         result = self.client._list_multipart_uploads(bucket, prefix=prefix)
         return [u.upload_id for u in result.uploads]
 
+    def stale_multipart_uploads(self, bucket: str, started_before: datetime) -> list[tuple[str, str]]:
+        """(key, upload id) of multipart uploads started before a time (first 1,000)."""
+        result = self.client._list_multipart_uploads(bucket, max_uploads=1000)
+        return [(u.object_name, u.upload_id) for u in result.uploads
+                if u.initiated_time is not None and u.initiated_time < started_before]
+
     def copy_to_file(self, bucket: str, key: str, out: BinaryIO) -> tuple[str, int]:
         """Stream an object into a file, returning its SHA-256 and size; bounded memory."""
         digest = hashlib.sha256()

@@ -20,6 +20,8 @@ INDEXES = [
     Index("versions", (("asset_id", ASC), ("number", ASC)), unique=True),
     Index("versions", (("project_id", ASC), ("created_at", DESC))),
     Index("uploads", (("created_by", ASC), ("created_at", DESC))),
+    Index("uploads", (("state", ASC), ("created_at", ASC))),
+    Index("uploads", (("s3_upload_id", ASC),)),
     Index("version_states", (("version_id", ASC), ("at", ASC))),
 ] + outbox_indexes("ingest")
 
@@ -122,6 +124,10 @@ def release_open_upload(db: Database, resume_key: str, upload_id: str) -> None:
 
 def count_open_uploads(db: Database, user_id: str) -> int:
     return db.uploads.count_documents({"created_by": user_id, "state": "open"})
+
+
+def upload_with_s3_id(db: Database, s3_upload_id: str) -> dict | None:
+    return db.uploads.find_one({"s3_upload_id": s3_upload_id})
 
 
 def open_uploads_started_before(db: Database, when: datetime) -> list[dict]:

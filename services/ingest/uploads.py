@@ -406,10 +406,17 @@ def sweep_abandoned(ctx: Ingest, older_than_seconds: float) -> int:
     presigned URLs and never completed); returns how many. Safe to run anywhere at
     once: discarding twice is harmless, and the runner claims each sweep by an insert."""
     swept = 0
-    for upload in records.open_uploads_started_before(ctx.db, records.now() - timedelta(seconds=older_than_seconds)):
+    cutoff = records.now() - timedelta(seconds=older_than_seconds)
+    for upload in records.open_uploads_started_before(ctx.db, cutoff):
         log.info("discarding an abandoned upload", extra={"upload_id": upload["_id"]})
         discard(ctx, upload)
         swept += 1
+    # Multipart uploads with no record at all (a process died between opening one
+    # and recording it); those with a record belong to an upload that is not abandoned.
+    for key, s3_upload_id in ctx.store.stale_multipart_uploads(ctx.masters, cutoff):
+        if not records.upload_with_s3_id(ctx.db, s3_upload_id):
+            ctx.store.abort_multipart(ctx.masters, key, s3_upload_id)
+            swept += 1
     return swept
 
 

@@ -42,6 +42,7 @@ INDEXES = [
 ]
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+MAX_ATTEMPTS = 5  # unexpected errors (store or database) before a completion fails as retryable
 
 
 # Records ----------------------------------------------------------------------
@@ -215,10 +216,14 @@ class CompletionRunner:
                 try:
                     self.work(completion)
                 except Exception:
-                    log.exception("completion failed unexpectedly", extra={"upload_id": completion["_id"]})
-                    mark_failed(self.db, completion["_id"], "completion_error",
-                                "Completing the upload failed on the server; the uploaded file is kept. "
-                                "Complete it again to retry.", retryable=True)
+                    # The store or database stumbled: leave it pending for another
+                    # attempt (the next tick, any process), a few times, then say so.
+                    log.exception("completion failed unexpectedly", extra={"upload_id": completion["_id"],
+                                                                           "attempt": claim["attempt"]})
+                    if claim["attempt"] >= MAX_ATTEMPTS:
+                        mark_failed(self.db, completion["_id"], "completion_error",
+                                    f"Completing the upload failed on the server {MAX_ATTEMPTS} times; the uploaded "
+                                    "file is kept. Complete it again to retry.", retryable=True)
             self.current = None
             finish(self.db, claim)
             ran += 1

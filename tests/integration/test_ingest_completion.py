@@ -203,3 +203,21 @@ def test_a_stopping_runner_hands_its_claim_over_at_once(db):
     runner.stop_and_release()
     taken = completions.try_claim(db, upload_id, "another-process", runner.lease)
     assert taken is not None and taken["attempt"] == 2
+
+
+def test_an_unexpected_error_leaves_the_completion_pending_for_another_attempt(db, own_db):
+    own = db.client[own_db]  # not the stack's database: its runner must not take this one
+    completions.request(own, {"_id": "flaky", "filename": "x.mov", "created_by": "u"}, "ab" * 32, "u")
+    calls = []
+
+    def flaky(completion):
+        calls.append(completion["_id"])
+        if len(calls) == 1:
+            raise ConnectionError("the store stumbled")
+        completions.mark_done(own, completion["_id"], "version-id")
+
+    runner = completions.CompletionRunner(own, flaky, lease_seconds=60, poll_seconds=60)
+    assert runner.run_pending() == 1
+    assert completions.get(own, "flaky")["state"] == "pending"
+    assert runner.run_pending() == 1
+    assert completions.get(own, "flaky")["state"] == "done" and calls == ["flaky", "flaky"]

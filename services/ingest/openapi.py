@@ -115,6 +115,7 @@ def openapi_document() -> dict:
                         "error": {"type": "string"}, "message": {"type": "string"}, "retryable": {"type": "boolean"}}}}},
                 "Upload": {"type": "object", "properties": {
                     "upload_id": {"type": "string"}, "filename": {"type": "string"}, "asset_id": {"type": "string"},
+                    "state": {"type": "string", "enum": ["open", "completing", "completed"]},
                     "size": {"type": "integer"}, "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
                     "parts": {"type": "array", "items": {"type": "object", "properties": {
                         "number": {"type": "integer"}, "url": {"type": "string"}}}},

@@ -52,7 +52,11 @@ class OwnIngest:
              "--bind", f"127.0.0.1:{self.port}", "services.ingest.app:create_app()"],
             env={**os.environ, "FRAMEGATE_SERVICE": "ingest", **extra}, stderr=subprocess.PIPE, text=True,
         )
-        wait_healthy(self.base + "/healthz")
+        try:
+            wait_healthy(self.base + "/healthz")
+        except BaseException:
+            self.stop()  # never leave a server behind
+            raise
 
     def login(self, email: str) -> Api:
         """`email` (from make_admin) signed in on this ingest."""

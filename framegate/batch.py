@@ -16,7 +16,7 @@ from functools import partial
 
 import requests
 
-from framegate.client import ApiClient, ApiError
+from framegate.client import ApiClient, ApiError, Unreachable
 from framegate.config import FramegateError
 from framegate.progress import NullProgress, Progress
 from framegate.transfer import (DEFAULT_BACKOFF, DEFAULT_PARALLEL, DEFAULT_RETRIES, TransferError, TransferResult,
@@ -24,6 +24,8 @@ from framegate.transfer import (DEFAULT_BACKOFF, DEFAULT_PARALLEL, DEFAULT_RETRI
 
 # A version goes uploaded -> transcoding -> playable -> ready (or failed).
 FINAL_STATUSES = frozenset({"ready", "failed"})
+# How long an upload waits for the server to hash and probe the master it sent.
+COMPLETION_TIMEOUT = 6 * 3600.0
 
 
 class WaitTimeout(FramegateError):
@@ -225,6 +227,8 @@ def _upload_one(client: ApiClient, project_id: str, f: LocalFile, item: dict | N
     if item.get("state") == "completed" and item.get("version_id"):
         result.version = client.version(item["version_id"])
         return result
+    if item.get("state") == "completing":  # another client (or an earlier run) sent it all
+        return _await_completion(client, result, notify)
     if not f.unchanged():
         return result.fail("file_changed", f"{f.name} changed after it was listed; run the command again")
     for fresh_start in (False, True):
@@ -233,6 +237,10 @@ def _upload_one(client: ApiClient, project_id: str, f: LocalFile, item: dict | N
                                        progress=progress_for(f.name) if progress_for else NullProgress(), **options)
             break
         except TransferError as err:
+            if _completed_by_another(client, item["upload_id"]):
+                # The same file sent by several clients at once: one of them completed it
+                # while we were sending (its parts are ours too); wait for the same version.
+                return _await_completion(client, result, notify)
             if err.code != "damaged_parts" or fresh_start:
                 return result.fail(err.code, str(err))
             notify(f"{err}: discarding it and sending {f.name} again")
@@ -246,10 +254,50 @@ def _upload_one(client: ApiClient, project_id: str, f: LocalFile, item: dict | N
             result.upload_id = item["upload_id"]
     result.sha256 = result.transfer.sha256
     try:
-        result.version = client.complete_upload(item["upload_id"], result.sha256)
+        client.complete_upload(item["upload_id"], result.sha256)
     except ApiError as err:
         return result.fail(err.code, err.message)
-    return result
+    return _await_completion(client, result, notify)
+
+
+def _completed_by_another(client: ApiClient, upload_id: str) -> bool:
+    try:
+        return client.upload(upload_id).get("state") in ("completing", "completed")
+    except FramegateError:
+        return False
+
+
+def _await_completion(client: ApiClient, result: UploadResult, notify: Callable[[str], None], *,
+                      timeout: float = COMPLETION_TIMEOUT, clock: Callable[[], float] = time.monotonic,
+                      sleep: Callable[[float], None] = time.sleep) -> UploadResult:
+    """Poll the server's background completion (hashing and probing a 60 GB master takes
+    minutes) until it is done or failed. A slow or restarting server is waited for."""
+    deadline, interval, told = clock() + timeout, 0.2, False
+    while True:
+        try:
+            status = client.completion(result.upload_id)
+        except Unreachable:
+            status = {"state": "completing"}  # ingest restarting: the completion is durable
+        except ApiError as err:
+            return result.fail(err.code, err.message)
+        if status["state"] == "done":
+            result.version = status["version"]
+            return result
+        if status["state"] == "failed":
+            failure = status.get("failure") or {}
+            message = failure.get("message") or "the server could not complete this upload"
+            if failure.get("retryable"):
+                message += " (the uploaded file is kept: run the same command again to retry)"
+            return result.fail(failure.get("error") or "completion_failed", message)
+        if clock() >= deadline:
+            return result.fail("completion_timeout",
+                               f"{result.filename}: the server is still checking the file after {timeout:g}s; "
+                               "run the same command again later to see the version")
+        if not told and interval >= 1.0:
+            notify(f"{result.filename}: checking the file on the server (hash, media facts)…")
+            told = True
+        sleep(interval)
+        interval = min(interval * 1.5, 5.0)
 
 
 def upload_files(client: ApiClient, project_id: str, paths: Iterable[str | os.PathLike],

@@ -217,7 +217,12 @@ class ApiClient:
         return self.request("GET", f"/api/v1/uploads/{upload_id}")
 
     def complete_upload(self, upload_id: str, sha256: str) -> dict:
+        """Ask for the version (202): the completion status, usually still "completing"."""
         return self.request("POST", f"/api/v1/uploads/{upload_id}/complete", json={"sha256": sha256})
+
+    def completion(self, upload_id: str) -> dict:
+        """{state: completing | done | failed, version, failure}."""
+        return self.request("GET", f"/api/v1/uploads/{upload_id}/completion")
 
     def abort_upload(self, upload_id: str) -> None:
         self.request("DELETE", f"/api/v1/uploads/{upload_id}")

@@ -2,11 +2,18 @@
 
     make bench-upload                      # 2 GiB ratio, RSS at 1 and 4 GiB
     .venv/bin/python bench/upload/run.py --size 512M --rss-sizes 256M,1G
+    make bench-upload BENCH_ARGS="--size 1G --rss-sizes '' --big 10G"   # a 10 GiB master completes
 
 Runs against the `make up` stack (reads <data>/stack.env). Prints
 upload_ratio = platform / raw (the platform's time includes the client's and
 the server's SHA-256 and the server's probe) and peak RSS of the CLI and of
 the ingest service's processes, which should stay flat as the file grows.
+
+`--big SIZE` uploads one generated master of that size (10G for the "big
+masters complete" check), waits for the server's background completion, and
+prints peak RSS and the local disk the ingest process wrote meanwhile
+(/proc/<pid>/io write_bytes: a full local copy of the master would show as at
+least its size). Generated masters are deleted afterwards, whatever happens.
 """
 from __future__ import annotations
 
@@ -88,6 +95,19 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def disk_written(pids: list[int]) -> int:
+    """Bytes these processes have written to the storage layer so far."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+                if line.startswith("write_bytes:"):
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return total
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
@@ -118,7 +138,9 @@ def platform_upload(path: Path, data_dir: Path, project: str) -> dict:
     The CLI's memory is sampled from /proc rather than taken from rusage:
     ru_maxrss would count the benchmark's own pages copied by fork().
     """
-    ingest = PeakRss(ingest_pids(data_dir))
+    pids = ingest_pids(data_dir)
+    ingest = PeakRss(pids)
+    written_before = disk_written(pids)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/framegate"), "upload", str(path), "--project", project, "--json"],
@@ -135,7 +157,29 @@ def platform_upload(path: Path, data_dir: Path, project: str) -> dict:
     if proc.returncode != 0:
         sys.exit(f"framegate upload failed: {out} {err}")
     result = json.loads(out.strip().splitlines()[-1])
-    return {"seconds": elapsed, "cli_peak_rss": cli.peak, "ingest_peak_rss": ingest.peak, "result": result}
+    return {"seconds": elapsed, "cli_peak_rss": cli.peak, "ingest_peak_rss": ingest.peak, "result": result,
+            "ingest_disk_written": disk_written(pids) - written_before}
+
+
+def big_run(text: str, data_dir: Path, workdir: Path, project: str) -> None:
+    """One big generated master end to end; the generated file is removed afterwards."""
+    size = parse_size(text)
+    free = os.statvfs(workdir).f_bavail * os.statvfs(workdir).f_frsize
+    if free < size * 3:  # the file, and the store's parts plus the assembled object
+        sys.exit(f"--big {text}: {free / 1024**3:.1f} GiB free in {workdir}; need about {size * 3 / 1024**3:.0f} GiB")
+    master = None
+    try:
+        master = make_master(size, workdir)
+        run = platform_upload(master, data_dir, project)
+        result = run["result"]
+        print(f"big master: {master.stat().st_size / 1024**3:.2f} GiB -> version {result['version']} "
+              f"({result['status']}) in {run['seconds']:.0f} s, {result['frames']} frames")
+        print(f"  peak RSS: cli {run['cli_peak_rss'] / 1e6:.0f} MB, ingest {run['ingest_peak_rss'] / 1e6:.0f} MB")
+        print(f"  local disk written by ingest: {run['ingest_disk_written'] / 1e6:.1f} MB "
+              f"(a local copy of the master would be {master.stat().st_size / 1e6:.0f} MB)")
+    finally:
+        if master is not None:
+            master.unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -144,13 +188,19 @@ def main() -> None:
     parser.add_argument("--rss-sizes", default="1G,4G")
     parser.add_argument("--data", default=str(ROOT / ".data"))
     parser.add_argument("--workdir", default=None, help="where generated masters go (default: a temp dir)")
+    parser.add_argument("--big", default="", help="also upload one generated master of this size (e.g. 10G)")
     args = parser.parse_args()
     data_dir = Path(args.data)
     load_stack_env(data_dir)
     sys.path.insert(0, str(ROOT))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="framegate-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     project = f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
 
+    if args.big:
+        big_run(args.big, data_dir, workdir, project)
+        if not args.size:
+            return
     size = parse_size(args.size)
     master = make_master(size, workdir)
     drop_page_cache_hint(master)
@@ -161,7 +211,7 @@ def main() -> None:
     print(f"framegate upload:      {platform['seconds']:7.2f} s  (incl. SHA-256 both sides and ffprobe)")
     print(f"upload_ratio = {platform['seconds'] / raw:.2f}   (target <= 1.3)")
 
-    for text in args.rss_sizes.split(","):
+    for text in filter(None, args.rss_sizes.split(",")):
         big = make_master(parse_size(text), workdir)
         run = platform_upload(big, data_dir, project)
         print(

@@ -66,6 +66,13 @@ class Settings:
     setup_key: str = ""  # lets `framegate up` create the first admin once
     max_upload_bytes: int = 200 * 1024**3
     ffprobe_timeout_seconds: float = 60.0
+    # Big masters (ingest): the full frame count where no index gives it, the
+    # background completion's lease, abandoned uploads, open uploads per user.
+    ffprobe_count_timeout_seconds: float = 3600.0
+    completion_lease_seconds: float = 60.0
+    completion_poll_seconds: float = 5.0
+    abandoned_upload_seconds: float = 7 * 24 * 3600.0
+    max_open_uploads_per_user: int = 1000
     login_attempts_per_window: int = 10  # per (e-mail, address) before backoff
     login_attempts_per_address: int = 50  # failures per address across e-mails
     login_window_seconds: int = 900
@@ -125,6 +132,11 @@ def load_settings() -> Settings:
         setup_key=_env("FRAMEGATE_SETUP_KEY", ""),
         max_upload_bytes=int(_env("FRAMEGATE_MAX_UPLOAD_BYTES", str(200 * 1024**3))),
         ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
+        ffprobe_count_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_COUNT_TIMEOUT", "3600")),
+        completion_lease_seconds=float(_env("FRAMEGATE_COMPLETION_LEASE_SECONDS", "60")),
+        completion_poll_seconds=float(_env("FRAMEGATE_COMPLETION_POLL_SECONDS", "5")),
+        abandoned_upload_seconds=float(_env("FRAMEGATE_ABANDONED_UPLOAD_SECONDS", str(7 * 24 * 3600))),
+        max_open_uploads_per_user=int(_env("FRAMEGATE_MAX_OPEN_UPLOADS", "1000")),
         login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
         login_attempts_per_address=int(_env("FRAMEGATE_LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
         login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),

@@ -6,16 +6,44 @@ part URLs; the service only starts, inspects, completes or aborts them.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
+from urllib.parse import quote
 
 from minio import Minio
 from minio.datatypes import Part
 from minio.error import S3Error
+from minio.helpers import queryencode
 
 READ_CHUNK = 8 * 1024 * 1024
 BUCKETS = ("masters", "renditions", "certificates", "exports")
+
+
+def presign_with_length(settings, method: str, bucket: str, key: str, expires: timedelta, length: int,
+                        query: dict[str, str], now: datetime | None = None) -> str:
+    """A SigV4 presigned path-style URL on the public endpoint that signs Content-Length too."""
+    date = now or datetime.now(timezone.utc)
+    scope = f"{date:%Y%m%d}/{settings.s3_region}/s3/aws4_request"
+    host = settings.s3_public_endpoint
+    path = quote(f"/{bucket}/{key}", safe="/~")
+    params = {**query, "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+              "X-Amz-Credential": f"{settings.s3_access_key}/{scope}",
+              "X-Amz-Date": date.strftime("%Y%m%dT%H%M%SZ"),
+              "X-Amz-Expires": str(int(expires.total_seconds())),
+              "X-Amz-SignedHeaders": "content-length;host"}
+    canonical_query = "&".join(f"{queryencode(k)}={queryencode(v)}" for k, v in sorted(params.items()))
+    canonical_request = "\n".join([method, path, canonical_query, f"content-length:{length}\nhost:{host}\n",
+                                   "content-length;host", "UNSIGNED-PAYLOAD"])
+    string_to_sign = "\n".join(["AWS4-HMAC-SHA256", date.strftime("%Y%m%dT%H%M%SZ"), scope,
+                                hashlib.sha256(canonical_request.encode()).hexdigest()])
+    signing_key = f"AWS4{settings.s3_secret_key}".encode()
+    for part in (f"{date:%Y%m%d}", settings.s3_region, "s3", "aws4_request"):
+        signing_key = hmac.new(signing_key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(signing_key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    scheme = "https" if settings.s3_secure else "http"
+    return f"{scheme}://{host}{path}?{canonical_query}&X-Amz-Signature={signature}"
 
 
 @dataclass(frozen=True)
@@ -35,8 +63,6 @@ class ObjectStore:
             region=settings.s3_region,  # a fixed region avoids a lookup request
         )
         self.client = Minio(settings.s3_endpoint, **kwargs)
-        # Presigned URLs carry the host clients reach, which may differ from ours.
-        self.presigner = Minio(settings.s3_public_endpoint, **kwargs)
 
     def bucket(self, name: str) -> str:
         return self.settings.bucket(name)
@@ -59,11 +85,15 @@ class ObjectStore:
     def start_multipart(self, bucket: str, key: str, content_type: str) -> str:
         return self.client._create_multipart_upload(bucket, key, {"Content-Type": content_type})
 
-    def presign_part(self, bucket: str, key: str, upload_id: str, number: int, expires: timedelta) -> str:
-        return self.presigner.get_presigned_url(
-            "PUT", bucket, key, expires=expires,
-            extra_query_params={"uploadId": upload_id, "partNumber": str(number)},
-        )
+    def presign_part(self, bucket: str, key: str, upload_id: str, number: int, expires: timedelta,
+                     length: int) -> str:
+        """A part's PUT URL that only accepts a body of exactly `length` bytes.
+
+        SigV4 can sign the Content-Length header, so the store itself refuses any
+        other size (tried on the Versity gateway: 403 SignatureDoesNotMatch). The
+        minio SDK presigns with the host header only, hence this small signer."""
+        return presign_with_length(self.settings, "PUT", bucket, key, expires, length,
+                                   {"uploadId": upload_id, "partNumber": str(number)})
 
     def list_parts(self, bucket: str, key: str, upload_id: str) -> list[StoredPart]:
         parts: list[StoredPart] = []
@@ -92,6 +122,12 @@ class ObjectStore:
         result = self.client._list_multipart_uploads(bucket, prefix=prefix)
         return [u.upload_id for u in result.uploads]
 
+    def stale_multipart_uploads(self, bucket: str, started_before: datetime) -> list[tuple[str, str]]:
+        """(key, upload id) of multipart uploads started before a time (first 1,000)."""
+        result = self.client._list_multipart_uploads(bucket, max_uploads=1000)
+        return [(u.object_name, u.upload_id) for u in result.uploads
+                if u.initiated_time is not None and u.initiated_time < started_before]
+
     def copy_to_file(self, bucket: str, key: str, out: BinaryIO) -> tuple[str, int]:
         """Stream an object into a file, returning its SHA-256 and size; bounded memory."""
         digest = hashlib.sha256()
@@ -107,8 +143,31 @@ class ObjectStore:
             response.release_conn()
         return digest.hexdigest(), size
 
+    def sha256_of(self, bucket: str, key: str) -> tuple[str, int]:
+        """SHA-256 and size of a stored object, streamed: bounded memory, nothing on local disk."""
+        digest = hashlib.sha256()
+        size = 0
+        response = self.client.get_object(bucket, key)
+        try:
+            for chunk in response.stream(READ_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+        finally:
+            response.close()
+            response.release_conn()
+        return digest.hexdigest(), size
+
+    def read_head(self, bucket: str, key: str, length: int) -> bytes:
+        """The first `length` bytes of an object (a ranged GET)."""
+        response = self.client.get_object(bucket, key, offset=0, length=length)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
     def presign_internal_get(self, bucket: str, key: str, expires: timedelta) -> str:
-        """A GET URL on the store's internal address, for a tool of this service (ffmpeg) to read."""
+        """A GET URL on the store's internal address, for a tool of this service (ffprobe) to read."""
         return self.client.presigned_get_object(bucket, key, expires=expires)
 
     def exists(self, bucket: str, key: str) -> bool:

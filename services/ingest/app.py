@@ -11,7 +11,7 @@ from services.common.settings import load_settings
 from services.common.storage import ObjectStore
 from services.common.web import ApiError, amqp_check, install_common, json_body
 
-from . import access, records, uploads
+from . import access, completions, records, uploads
 from .account_routes import account_blueprint
 from .member_routes import member_blueprint
 from .naming import BadName, check_display_name
@@ -34,9 +34,10 @@ def create_app(settings=None) -> Flask:
         # Indexes and buckets are created on the first request, not at import,
         # so the app object can be built while a dependency is still starting.
         if not app.config.get("prepared"):
-            ensure_indexes(db, records.INDEXES + accounts.INDEXES)
+            ensure_indexes(db, records.INDEXES + completions.INDEXES + accounts.INDEXES)
             store.ensure_buckets()
             app.config["prepared"] = True
+            app.config["completion_runner"] = uploads.start_completion_runner(ctx)
 
     install_common(app, "ingest", lambda: db, {
         "mongo": lambda: ping(db),
@@ -145,8 +146,19 @@ def create_app(settings=None) -> Flask:
 
     @app.post("/api/v1/uploads/<upload_id>/complete")
     def complete_upload(upload_id):
-        version = uploads.complete(ctx, g.user, upload_id, json_body().get("sha256"))
-        return jsonify(versions_with_status([version])[0]), 201
+        # Always 202: hashing and probing a big master runs in the background;
+        # the client polls the completion (Location).
+        status = uploads.complete(ctx, g.user, upload_id, json_body().get("sha256"))
+        return jsonify(completion_view(status)), 202, {"Location": f"/api/v1/uploads/{upload_id}/completion"}
+
+    @app.get("/api/v1/uploads/<upload_id>/completion")
+    def upload_completion(upload_id):
+        return jsonify(completion_view(uploads.completion_status(ctx, g.user, upload_id)))
+
+    def completion_view(status: dict) -> dict:
+        if status["version"]:
+            status["version"] = versions_with_status([status["version"]])[0]
+        return status
 
     @app.delete("/api/v1/uploads/<upload_id>")
     def abort_upload(upload_id):

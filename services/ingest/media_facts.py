@@ -1,7 +1,8 @@
 """What an uploaded file is, read from ffprobe's JSON. Pure: no I/O.
 
-Input is the output of
-`ffprobe -show_format -show_streams -count_packets -of json`; probe.py runs it.
+Input is the output of `ffprobe -show_format -show_streams -of json`, with
+`-count_packets` where the container's index does not give exact frame counts;
+probe.py runs it.
 """
 from __future__ import annotations
 
@@ -65,6 +66,9 @@ class MediaFacts:
     color_space: str | None = None
     color_range: str | None = None
     rotation: int = 0  # clockwise degrees to turn the picture upright: 0/90/180/270
+    # Where `frames` came from: "index" (the container's sample table, exact) or
+    # "counted" (every packet read).
+    frames_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +90,23 @@ def check_format(format_name: str) -> None:
         "Matroska/WebM, AVI, MPEG-TS, WAV, AIFF, FLAC, MP3, Ogg, PNG, JPEG or TIFF and upload again.")
 
 
-def facts_from_ffprobe(probe_json: dict) -> MediaFacts:
+def frames_from_index(probe_json: dict) -> bool:
+    """True when the container's index gives every stream's exact frame count without
+    reading the packets: MOV/MP4 list every sample in their sample tables (stts/stsz)."""
+    tokens = ((probe_json.get("format") or {}).get("format_name") or "").split(",")
+    streams = _media_streams(probe_json)
+    return "mov" in tokens and bool(streams) and all((_int(s.get("nb_frames")) or 0) > 0 for s in streams)
+
+
+def tail_problem(tail_json: dict) -> str | None:
+    """Why the packets read from near the end (ffprobe -read_intervals) show a cut-off file."""
+    for stream in _media_streams(tail_json):
+        if _int(stream.get("nb_read_packets")) == 0:
+            return f"its {stream.get('codec_type')} stream has no data where its index says it ends"
+    return None
+
+
+def facts_from_ffprobe(probe_json: dict, frames_source: str | None = None) -> MediaFacts:
     """Interpret ffprobe JSON; raise MediaRejected("not_media") if it has no picture or sound."""
     fmt = probe_json.get("format") or {}
     video = _primary(probe_json, "video")
@@ -97,7 +117,7 @@ def facts_from_ffprobe(probe_json: dict) -> MediaFacts:
     audio_facts = _audio_facts(audio)
     if video is None:
         return MediaFacts(kind="audio", container=container, duration=_duration(fmt, audio),
-                          **audio_facts)
+                          frames_source=frames_source, **audio_facts)
 
     frames = _frame_count(video)
     is_image = frames == 1 and (video.get("codec_name") in IMAGE_CODECS
@@ -112,7 +132,7 @@ def facts_from_ffprobe(probe_json: dict) -> MediaFacts:
         rotation=_rotation(video), **audio_facts)
     if is_image:
         # A still's "frame rate" is the demuxer's default (25/1), not a fact.
-        return MediaFacts(kind="image", frames=1, **common)
+        return MediaFacts(kind="image", frames=1, frames_source=frames_source, **common)
 
     rate, vfr = _frame_rate(video)
     timecode = _start_timecode(probe_json, video)
@@ -126,7 +146,8 @@ def facts_from_ffprobe(probe_json: dict) -> MediaFacts:
         kind="video", frames=frames, duration=_duration(fmt, video),
         fps=f"{rate.numerator}/{rate.denominator}" if rate else None,
         fps_float=round(float(rate), 6) if rate else None,
-        variable_frame_rate=vfr, drop_frame=drop_frame, start_timecode=timecode, **common)
+        variable_frame_rate=vfr, drop_frame=drop_frame, start_timecode=timecode,
+        frames_source=frames_source, **common)
 
 
 def truncation_problem(probe_json: dict) -> str | None:

@@ -129,9 +129,13 @@ def openapi_document() -> dict:
                 "delete": {"summary": "Abort an upload", "responses": {"204": {"description": "Aborted"},
                            "404": {"description": "Error", **_json(ERROR)}}}},
             "/api/v1/uploads/{upload_id}/complete": {"parameters": [path_id("upload_id")],
-                "post": _op("Verify, probe and number the uploaded master", "201", _ref("Version"),
+                "post": _op("Ask for the uploaded master to become a version: verified, probed and numbered "
+                            "in the background; poll the completion (Location)", "202", _ref("Completion"),
                             {"type": "object", "required": ["sha256"], "properties": {"sha256": {"type": "string"}}},
-                            errors=(400, 401, 404, 409, 422))},
+                            errors=(400, 401, 404, 409))},
+            "/api/v1/uploads/{upload_id}/completion": {"parameters": [path_id("upload_id")],
+                "get": _op("An upload's completion: completing, done (with the version) or failed (with a reason, "
+                           "retryable or not)", "200", _ref("Completion"))},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -154,12 +158,19 @@ def openapi_document() -> dict:
                     "asset_name": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"},
                     "filename": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
                     "facts": {"type": "object"}, "created_at": {"type": "string"}}},
+                "Completion": {"type": "object", "properties": {
+                    "upload_id": {"type": "string"}, "filename": {"type": "string"},
+                    "state": {"type": "string", "enum": ["completing", "done", "failed"]},
+                    "sha256": {"type": "string"}, "version_id": {"type": "string"}, "version": _ref("Version"),
+                    "failure": {"type": "object", "properties": {
+                        "error": {"type": "string"}, "message": {"type": "string"}, "retryable": {"type": "boolean"}}}}},
                 # One file of a batch: an open upload, or {filename, error, message} when
                 # that file was refused. asset_id and version_id stay null until completion;
                 # a refused file's name is null when what was sent was not a string.
                 "Upload": {"type": "object", "properties": {
                     "upload_id": {"type": "string"}, "filename": {"type": ["string", "null"]},
-                    "state": {"type": "string"}, "asset_name": {"type": "string"},
+                    "state": {"type": "string", "enum": ["open", "completing", "completed"]},
+                    "asset_name": {"type": "string"},
                     "asset_id": {"type": ["string", "null"]}, "version_id": {"type": ["string", "null"]},
                     "size": {"type": "integer"}, "part_size": {"type": "integer"}, "part_count": {"type": "integer"},
                     "parts": {"type": "array", "items": {"type": "object", "properties": {

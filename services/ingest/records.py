@@ -23,6 +23,8 @@ INDEXES = [
     Index("versions", (("asset_id", ASC), ("number", ASC)), unique=True),
     Index("versions", (("project_id", ASC), ("created_at", DESC))),
     Index("uploads", (("created_by", ASC), ("created_at", DESC))),
+    Index("uploads", (("state", ASC), ("created_at", ASC))),
+    Index("uploads", (("s3_upload_id", ASC),)),
     Index("version_states", (("version_id", ASC), ("at", ASC))),
 ] + outbox_indexes("ingest")
 
@@ -171,12 +173,26 @@ def claim_open_upload(db: Database, resume_key: str, upload_id: str) -> str:
     return existing["upload_id"] if existing else upload_id
 
 
-def release_open_upload(db: Database, resume_key: str) -> None:
-    db.open_uploads.delete_one({"_id": resume_key})
+def release_open_upload(db: Database, resume_key: str, upload_id: str) -> None:
+    # Only this upload's claim: a newer upload of the same file may hold the key now.
+    db.open_uploads.delete_one({"_id": resume_key, "upload_id": upload_id})
 
 
-def insert_upload(db: Database, upload: dict) -> None:
-    db.uploads.insert_one(upload)
+def count_open_uploads(db: Database, user_id: str) -> int:
+    return db.uploads.count_documents({"created_by": user_id, "state": "open"})
+
+
+def upload_with_s3_id(db: Database, s3_upload_id: str) -> dict | None:
+    return db.uploads.find_one({"s3_upload_id": s3_upload_id})
+
+
+def open_uploads_started_before(db: Database, when: datetime) -> list[dict]:
+    return list(db.uploads.find({"state": "open", "created_at": {"$lt": when}}).limit(500))
+
+
+def insert_upload(db: Database, upload: dict) -> bool:
+    """False when another request inserted an upload with this id first."""
+    return insert_unique(db.uploads, upload)
 
 
 def get_upload(db: Database, upload_id: str) -> dict | None:
@@ -188,6 +204,10 @@ def mark_upload_completed(db: Database, upload_id: str, version_id: str, asset_i
         {"_id": upload_id},
         {"$set": {"state": "completed", "version_id": version_id, "asset_id": asset_id, "completed_at": now()}},
     )
+
+
+def set_upload_state(db: Database, upload_id: str, state: str) -> None:
+    db.uploads.update_one({"_id": upload_id}, {"$set": {"state": state}})
 
 
 def delete_upload(db: Database, upload_id: str) -> None:

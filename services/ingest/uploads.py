@@ -1,8 +1,9 @@
 """Upload use cases: start a batch, resume, complete (verify, probe, number), abort.
 
 The bytes never pass through this service on the way in: clients PUT parts to
-presigned S3 URLs. On completion the stored object is streamed once through
-SHA-256 into a temporary file that ffprobe then reads.
+presigned S3 URLs. On completion (in the background) the stored object is
+streamed once through SHA-256 and ffprobe reads it over a presigned URL: no
+local copy, so the ingest pod's disk does not bound the upload size.
 """
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import hashlib
 import logging
 import math
 import mimetypes
-import os
-import tempfile
 from dataclasses import dataclass
+from typing import Callable
 from datetime import timedelta
 
 from minio.error import S3Error
@@ -23,16 +23,17 @@ from services.common.outbox import record_event
 from services.common.storage import ObjectStore, StoredPart
 from services.common.web import ApiError
 
-from . import access, records
+from . import access, completions, records
 from .media_facts import MediaRejected
 from .naming import BadName, check_display_name, check_filename, default_asset_name
-from .probe import probe_file
+from .probe import probe_url
 
 log = logging.getLogger(__name__)
 
 MIN_PART = 16 * 1024 * 1024
 MAX_PARTS = 10_000
 URL_LIFETIME = timedelta(hours=12)
+PROBE_URL_LIFETIME = timedelta(hours=2)
 SHA256_HEX = set("0123456789abcdef")
 
 
@@ -43,6 +44,7 @@ class Ingest:
     db: Database
     store: ObjectStore
     settings: object
+    on_completion_requested: Callable[[], None] | None = None  # wakes the completion runner
 
     @property
     def masters(self) -> str:
@@ -105,11 +107,28 @@ def _start_one(ctx: Ingest, user, project_id: str, spec: object) -> dict:
     resume_key = hashlib.sha256(
         "|".join([user.id, project_id, records.name_key(asset_name), filename, str(size), fingerprint]).encode()
     ).hexdigest()
-    upload_id = records.claim_open_upload(ctx.db, resume_key, records.new_id())
+    fresh_id = records.new_id()
+    upload_id = records.claim_open_upload(ctx.db, resume_key, fresh_id)
     upload = records.get_upload(ctx.db, upload_id)
     if upload is None:
+        _check_open_upload_limit(ctx, user, filename, resume_key, upload_id if upload_id == fresh_id else None)
         upload = _open_multipart(ctx, user, project_id, asset_name, filename, size, upload_id, resume_key)
     return describe_upload(ctx, upload)
+
+
+def _check_open_upload_limit(ctx: Ingest, user, filename: str, resume_key: str, claimed_id: str | None) -> None:
+    # A soft limit (a count, then an insert): two racing starts may both pass at
+    # the limit, which only lets one extra upload in; resuming is never refused.
+    limit = ctx.settings.max_open_uploads_per_user
+    if records.count_open_uploads(ctx.db, user.id) >= limit:
+        if claimed_id:  # our claim on this file: let it go, nothing was opened
+            records.release_open_upload(ctx.db, resume_key, claimed_id)
+        raise ApiError(
+            429, "too_many_open_uploads",
+            f"{filename}: you have {limit} unfinished uploads, the most one user may have open "
+            f"(max_open_uploads_per_user = {limit}). Finish or abort some, then start this one again.",
+            limit=limit,
+        )
 
 
 def _open_multipart(ctx, user, project_id, asset_name, filename, size, upload_id, resume_key) -> dict:
@@ -130,7 +149,11 @@ def _open_multipart(ctx, user, project_id, asset_name, filename, size, upload_id
         "created_by": user.id,
         "created_at": records.now(),
     }
-    records.insert_upload(ctx.db, upload)
+    if not records.insert_upload(ctx.db, upload):
+        # Another client starting the same file got there first (a watch folder
+        # firing twice): use its upload, and drop the multipart upload nobody will send to.
+        ctx.store.abort_multipart(ctx.masters, key, upload["s3_upload_id"])
+        return records.get_upload(ctx.db, upload_id)
     return upload
 
 
@@ -142,7 +165,8 @@ def describe_upload(ctx: Ingest, upload: dict) -> dict:
     done = [p for p in stored if p.size == expected_part_size(upload, p.number)]
     done_numbers = {p.number for p in done}
     urls = [
-        {"number": n, "url": ctx.store.presign_part(upload["bucket"], upload["key"], upload["s3_upload_id"], n, URL_LIFETIME)}
+        {"number": n, "url": ctx.store.presign_part(upload["bucket"], upload["key"], upload["s3_upload_id"], n,
+                                                    URL_LIFETIME, expected_part_size(upload, n))}
         for n in range(1, count + 1)
         if n not in done_numbers
     ] if upload["state"] == "open" else []
@@ -185,24 +209,88 @@ def load_upload(ctx: Ingest, user, upload_id: str) -> dict:
 
 
 # Completing -----------------------------------------------------------------
+#
+# Completion is asynchronous (services/ingest/completions.py): `complete`
+# checks what it can check at once (the hash's form, every part stored) and
+# records the request; `run_completion` does the slow work in the background.
 
 def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict:
-    """Verify and probe the stored master, then number the version and announce it."""
+    """Ask for an upload to become a version; returns its completion status.
+
+    Idempotent: a retried call (or several clients completing the same upload)
+    lands on the same completion, and so on the same version."""
+    found = completions.get(ctx.db, upload_id)
+    if found is not None and _may_see(user, found) and (
+            found["state"] == completions.DONE or _is_final_failure(found)):
+        return completion_status(ctx, user, upload_id)
     upload = load_upload(ctx, user, upload_id)
-    if upload["state"] == "completed":  # a retried completion: same answer
-        return records.get_version(ctx.db, upload["version_id"])
     sha = declared_sha256.lower() if isinstance(declared_sha256, str) else ""
     if len(sha) != 64 or not set(sha) <= SHA256_HEX:
         raise ApiError(400, "bad_sha256", "'sha256' must be the 64-character hex SHA-256 of the whole file.")
+    if upload["state"] == "open":
+        _check_all_parts_stored(ctx, upload)
+    completion, _ = completions.request(ctx.db, upload, sha, user.id)
+    if completion["state"] == completions.FAILED:
+        completion = completions.retry(ctx.db, upload_id, sha)
+    elif completion["state"] == completions.PENDING and completion["sha256"] != sha:
+        raise ApiError(409, "completion_in_progress",
+                       f"{upload['filename']} is being completed with SHA-256 {completion['sha256']}, not {sha}.")
+    if upload["state"] == "open":
+        # From here on the upload takes no more parts (describe_upload hands out no URLs).
+        records.set_upload_state(ctx.db, upload_id, "completing")
+    if ctx.on_completion_requested:
+        ctx.on_completion_requested()
+    return completion_status(ctx, user, upload_id)
 
-    _assemble(ctx, upload)
+
+def completion_status(ctx: Ingest, user, upload_id: str) -> dict:
+    """The status resource a client polls: completing, done (with the version) or failed."""
+    found = completions.get(ctx.db, upload_id)
+    if found is None or not _may_see(user, found):
+        raise ApiError(404, "unknown_completion", f"Upload {upload_id!r} has not been completed.")
+    version = records.get_version(ctx.db, found["version_id"]) if found.get("version_id") else None
+    state = {completions.PENDING: "completing", completions.DONE: "done", completions.FAILED: "failed"}[found["state"]]
+    return {"upload_id": upload_id, "filename": found["filename"], "state": state, "sha256": found["sha256"],
+            "version_id": found.get("version_id"), "version": version, "failure": found.get("failure")}
+
+
+def _may_see(user, completion: dict) -> bool:
+    return completion["created_by"] == user.id or user.is_admin
+
+
+def _is_final_failure(completion: dict) -> bool:
+    return completion["state"] == completions.FAILED and not (completion.get("failure") or {}).get("retryable")
+
+
+def run_completion(ctx: Ingest, completion: dict) -> None:
+    """Verify and probe the stored master, then number the version and announce it.
+
+    Runs in the background (completions.CompletionRunner). Every id derives from the
+    upload (upload -> version -> event), so a second run lands on the same records.
+    Bad media is discarded; a slow server never is: a timeout fails the completion
+    as retryable and keeps the master."""
+    upload_id = completion["_id"]
+    upload = records.get_upload(ctx.db, upload_id)
+    if upload is None:
+        completions.mark_failed(ctx.db, upload_id, "unknown_upload", "The upload no longer exists.", retryable=False)
+        return
+    if upload["state"] == "completed":
+        completions.mark_done(ctx.db, upload_id, upload["version_id"])
+        return
+    sha = completion["sha256"]
     try:
+        _assemble(ctx, upload)
         facts = _verify_and_probe(ctx, upload, sha)
-    except ApiError:
-        discard(ctx, upload)
-        raise
+    except ApiError as err:
+        retryable = err.code in RETRYABLE
+        if err.code == "incomplete_upload":
+            records.set_upload_state(ctx.db, upload_id, "open")  # takes parts again
+        elif not retryable:
+            discard(ctx, upload)
+        completions.mark_failed(ctx.db, upload_id, err.code, err.message, retryable)
+        return
 
-    asset = records.get_or_create_asset(ctx.db, upload["project_id"], upload["asset_name"], user.id)
+    asset = records.get_or_create_asset(ctx.db, upload["project_id"], upload["asset_name"], upload["created_by"])
     version_id = event_id_for("version", upload["_id"])
     version = records.insert_next_version(ctx.db, {
         "_id": version_id,
@@ -217,7 +305,7 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         "master_key": upload["key"],
         "facts": facts.to_dict(),
         "upload_id": upload["_id"],
-        "created_by": user.id,
+        "created_by": upload["created_by"],
         "created_at": records.now(),
     })
     record_event(ctx.db, VersionUploaded(
@@ -231,13 +319,59 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
         sha256=sha,
         size=version["size"],
         media_kind=facts.kind,
-        uploaded_by=user.id,
+        uploaded_by=upload["created_by"],
         facts=facts.to_dict(),
     ))
     records.mark_upload_completed(ctx.db, upload["_id"], version_id, asset["_id"])
-    records.release_open_upload(ctx.db, upload["resume_key"])
+    records.release_open_upload(ctx.db, upload["resume_key"], upload["_id"])
+    completions.mark_done(ctx.db, upload_id, version_id)
     log.info("version uploaded", extra={"version_id": version_id, "number": version["number"]})
-    return version
+
+
+def start_completion_runner(ctx: Ingest) -> completions.CompletionRunner:
+    """This process's background runner for completions (and the periodic upload chores)."""
+    settings = ctx.settings
+
+    def chores() -> None:
+        if completions.claim_period(ctx.db, "abandoned-uploads", settings.abandoned_upload_seconds / 10):
+            sweep_abandoned(ctx, settings.abandoned_upload_seconds)
+
+    runner = completions.CompletionRunner(
+        ctx.db, lambda completion: run_completion(ctx, completion), chores=chores,
+        lease_seconds=settings.completion_lease_seconds, poll_seconds=settings.completion_poll_seconds,
+    )
+    ctx.on_completion_requested = runner.wake
+    return runner.start()
+
+
+# Failures that say nothing about the file: the master is kept and completing again retries.
+RETRYABLE = frozenset({"probe_timeout", "incomplete_upload"})
+
+
+def _check_all_parts_stored(ctx: Ingest, upload: dict) -> None:
+    """Every part is stored at its size, or the object was already assembled; else 409."""
+    parts = _stored_parts(ctx, upload)
+    if parts or not ctx.store.exists(upload["bucket"], upload["key"]):
+        _check_parts(upload, parts)
+
+
+def _check_parts(upload: dict, parts: list[StoredPart]) -> None:
+    # A presigned part URL cannot bind its body's length on every S3 store, so the
+    # sizes are enforced here: each part exactly its planned size.
+    expected = part_count(upload["size"], upload["part_size"])
+    numbers = {p.number for p in parts}
+    missing = sorted(set(range(1, expected + 1)) - numbers)
+    wrong = sorted(p.number for p in parts if p.number > expected or p.size != expected_part_size(upload, p.number))
+    if missing or wrong:
+        stored = sum(p.size for p in parts)
+        raise ApiError(
+            409, "incomplete_upload",
+            f"{upload['filename']}: {stored} of {upload['size']} bytes are stored"
+            + (f"; parts {missing[:10]} are missing" if missing else "")
+            + (f"; parts {wrong[:10]} are not their planned size" if wrong else "")
+            + ". Send those parts again (rerun the upload) and complete again.",
+            parts_missing=missing[:100], parts_wrong_size=wrong[:100],
+        )
 
 
 def _assemble(ctx: Ingest, upload: dict) -> None:
@@ -245,37 +379,48 @@ def _assemble(ctx: Ingest, upload: dict) -> None:
     parts = _stored_parts(ctx, upload)
     if not parts and ctx.store.exists(upload["bucket"], upload["key"]):
         return
-    expected = part_count(upload["size"], upload["part_size"])
-    numbers = sorted(p.number for p in parts)
-    stored = sum(p.size for p in parts)
-    if numbers != list(range(1, expected + 1)) or stored != upload["size"]:
-        missing = sorted(set(range(1, expected + 1)) - set(numbers))
-        raise ApiError(
-            409, "incomplete_upload",
-            f"{upload['filename']}: {stored} of {upload['size']} bytes are stored"
-            + (f"; parts {missing[:10]} are missing" if missing else "; part sizes do not add up")
-            + ". Send the missing parts (rerun the upload) and complete again.",
-        )
+    _check_parts(upload, parts)
     ctx.store.complete_multipart(upload["bucket"], upload["key"], upload["s3_upload_id"], parts)
 
 
 def _verify_and_probe(ctx: Ingest, upload: dict, sha: str):
-    tmp_dir = os.environ.get("FRAMEGATE_TMP") or None
-    with tempfile.NamedTemporaryFile(prefix="master-", dir=tmp_dir) as tmp:
-        actual_sha, size = ctx.store.copy_to_file(upload["bucket"], upload["key"], tmp)
-        tmp.flush()
-        if size != upload["size"]:
-            raise ApiError(422, "size_mismatch", f"{upload['filename']}: stored {size} bytes, expected {upload['size']}.")
-        if actual_sha != sha:
-            raise ApiError(
-                422, "checksum_mismatch",
-                f"{upload['filename']}: the stored bytes have SHA-256 {actual_sha}, not {sha}; "
-                "the file changed or was damaged in transit. Upload it again.",
-            )
-        try:
-            return probe_file(tmp.name, ctx.settings.ffprobe_timeout_seconds)
-        except MediaRejected as err:
-            raise ApiError(422, err.code, f"{upload['filename']}: {err.message}") from None
+    """Hash the stored object as it streams (no local copy), then probe it over a
+    short-lived presigned URL (no local copy either)."""
+    actual_sha, size = ctx.store.sha256_of(upload["bucket"], upload["key"])
+    if size != upload["size"]:
+        raise ApiError(422, "size_mismatch", f"{upload['filename']}: stored {size} bytes, expected {upload['size']}.")
+    if actual_sha != sha:
+        raise ApiError(
+            422, "checksum_mismatch",
+            f"{upload['filename']}: the stored bytes have SHA-256 {actual_sha}, not {sha}; "
+            "the file changed or was damaged in transit. Upload it again.",
+        )
+    settings = ctx.settings
+    url = ctx.store.presign_internal_get(upload["bucket"], upload["key"], PROBE_URL_LIFETIME)
+    try:
+        return probe_url(url, size, ctx.store.read_head(upload["bucket"], upload["key"], 512),
+                         settings.ffprobe_timeout_seconds, settings.ffprobe_count_timeout_seconds)
+    except MediaRejected as err:
+        raise ApiError(422, err.code, f"{upload['filename']}: {err.message}") from None
+
+
+def sweep_abandoned(ctx: Ingest, older_than_seconds: float) -> int:
+    """Discard open uploads started longer ago than the given age (parts sent to
+    presigned URLs and never completed); returns how many. Safe to run anywhere at
+    once: discarding twice is harmless, and the runner claims each sweep by an insert."""
+    swept = 0
+    cutoff = records.now() - timedelta(seconds=older_than_seconds)
+    for upload in records.open_uploads_started_before(ctx.db, cutoff):
+        log.info("discarding an abandoned upload", extra={"upload_id": upload["_id"]})
+        discard(ctx, upload)
+        swept += 1
+    # Multipart uploads with no record at all (a process died between opening one
+    # and recording it); those with a record belong to an upload that is not abandoned.
+    for key, s3_upload_id in ctx.store.stale_multipart_uploads(ctx.masters, cutoff):
+        if not records.upload_with_s3_id(ctx.db, s3_upload_id):
+            ctx.store.abort_multipart(ctx.masters, key, s3_upload_id)
+            swept += 1
+    return swept
 
 
 def discard(ctx: Ingest, upload: dict) -> None:
@@ -283,7 +428,7 @@ def discard(ctx: Ingest, upload: dict) -> None:
     ctx.store.abort_multipart(upload["bucket"], upload["key"], upload["s3_upload_id"])
     if ctx.store.exists(upload["bucket"], upload["key"]):
         ctx.store.remove(upload["bucket"], upload["key"])
-    records.release_open_upload(ctx.db, upload["resume_key"])
+    records.release_open_upload(ctx.db, upload["resume_key"], upload["_id"])
     records.delete_upload(ctx.db, upload["_id"])
 
 
@@ -291,4 +436,8 @@ def abort(ctx: Ingest, user, upload_id: str) -> None:
     upload = load_upload(ctx, user, upload_id)
     if upload["state"] == "completed":
         raise ApiError(409, "already_completed", "This upload is already a version; versions are never deleted here.")
+    if upload["state"] == "completing":
+        # Another client (or a rerun) may be waiting on this completion.
+        raise ApiError(409, "completion_in_progress",
+                       f"{upload['filename']} is being completed; it cannot be aborted now.")
     discard(ctx, upload)

@@ -110,8 +110,8 @@ class UploadStream:
             try:
                 self.acknowledged.append(self.upload(clip))
                 log(f"acknowledged {clip.name} as v{self.acknowledged[-1].number}")
-            except TimeoutError as err:
-                self.abandoned.append(clip.name)
+            except (TimeoutError, RuntimeError) as err:  # refused or never answered: not acknowledged
+                self.abandoned.append(f"{clip.name} ({err})")
                 log(f"gave up on {clip.name}: {err}")
 
     def _call(self, step: str, method: str, path: str, ok: tuple[int, ...], deadline: float, **kwargs):
@@ -165,19 +165,23 @@ class UploadStream:
         return True
 
     def _complete(self, upload_id: str, sha: str, deadline: float) -> str:
-        """Complete the upload and wait for its version id (the completion may answer 202 and finish later)."""
+        """Complete the upload and poll its completion (202) until it names the version.
+
+        A retryable failure (the server was slow or a store was away) is completed again."""
+        self._call("complete", "POST", f"/api/v1/uploads/{upload_id}/complete", (200, 201, 202), deadline,
+                   json={"sha256": sha})
         while True:
-            response = self._call("complete", "POST", f"/api/v1/uploads/{upload_id}/complete", (200, 201, 202, 409),
-                                  deadline, json={"sha256": sha})
-            body = response.json()
-            version_id = body.get("version_id") or (body.get("id") if response.status_code in (200, 201) else None)
-            if version_id:
-                return version_id
-            status = self._call("status", "GET", f"/api/v1/uploads/{upload_id}", (200,), deadline).json()
-            if status.get("version_id"):
-                return status["version_id"]
-            if status.get("state") == "failed":
-                raise RuntimeError(f"completion failed: {json.dumps(status)[:300]}")
+            completion = self._call("completion", "GET", f"/api/v1/uploads/{upload_id}/completion", (200,),
+                                    deadline).json()
+            if completion.get("state") == "done" and completion.get("version_id"):
+                return completion["version_id"]
+            if completion.get("state") == "failed":
+                failure = completion.get("failure") or {}
+                if not failure.get("retryable"):
+                    raise RuntimeError(f"completion failed: {failure}")
+                self.retries["complete"] += 1
+                self._call("complete", "POST", f"/api/v1/uploads/{upload_id}/complete", (200, 201, 202), deadline,
+                           json={"sha256": sha})
             if time.monotonic() > deadline:
                 raise TimeoutError("completion did not finish in time")
             time.sleep(RETRY_PAUSE)

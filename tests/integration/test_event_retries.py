@@ -30,7 +30,7 @@ from services.common.settings import local_port
 from tests import media
 from tests.integration.flaky_service import DELIVERIES, EFFECTS, REDELIVERY, SOURCE
 from tests.integration.test_events_delivery import bound_queues, sample_event
-from tests.integration.test_shutdown import free_port, wait_healthy
+from tests.integration.own_ingest import free_port, wait_healthy
 from tests.integration.uploading import upload, wait_for_status
 from tests.integration.waiting import wait_until
 

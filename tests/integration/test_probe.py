@@ -1,6 +1,7 @@
 """probe_file against real ffprobe on tiny generated media (needs only ffmpeg)."""
 import logging
 import shutil
+import subprocess
 
 import pytest
 
@@ -177,3 +178,37 @@ def test_argv_is_locked_down(tmp_path):
     assert argv[argv.index("-protocol_whitelist") + 1] == "file"
     assert "hls" not in argv[argv.index("-format_whitelist") + 1].split(",")
     assert argv[-1] == f"file:{tmp_path}/-x.mov"
+
+
+@pytest.mark.parametrize("name,source", [("h264_2398", "index"), ("prores", "index"), ("vfr", "index"),
+                                         ("dnxhd_mxf", "counted"), ("large_avi", "counted")])
+def test_frames_come_from_the_index_only_where_it_is_exact(media_dir, name, source):
+    assert facts_of(media_dir, name).frames_source == source
+
+
+def test_index_probe_reads_only_the_header_and_the_last_second(media_dir, monkeypatch):
+    runs = []
+    real = probe._run
+    monkeypatch.setattr(probe, "_run", lambda argv, timeout: runs.append(argv) or real(argv, timeout))
+    facts_of(media_dir, "h264_2398")
+    full_reads = [a for a in runs if "-count_packets" in a and "-read_intervals" not in a]
+    assert full_reads == [] and any("-read_intervals" in a for a in runs), runs
+
+
+def test_a_faststart_mp4_cut_short_is_truncated(media_dir, tmp_path):
+    # faststart: the index is up front, so the header alone looks whole.
+    faststart = tmp_path / "faststart.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(media.make_h264_2398(media_dir)), "-c", "copy",
+                    "-movflags", "+faststart", str(faststart)], check=True)
+    cut = tmp_path / "cut.mp4"
+    data = faststart.read_bytes()
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(MediaRejected) as err:
+        probe_file(cut, timeout_seconds=30)
+    assert err.value.code == "truncated"
+
+
+def test_url_probe_allows_only_http_protocols():
+    argv = probe.probe_argv("http://store/m.mov?X-Amz-Signature=s", probe.URL_PROTOCOLS, probe.HEADER)
+    assert argv[argv.index("-protocol_whitelist") + 1] == "http,https,tcp,tls"
+    assert "-count_packets" not in argv

@@ -59,7 +59,7 @@ def test_a_presigned_put_through_it_verifies_and_exposes_the_etag(settings, stor
     bucket, key = settings.bucket("masters"), f"cors-test/{uuid.uuid4().hex}/part.bin"
     upload_id = store.start_multipart(bucket, key, "application/octet-stream")
     try:
-        url = store.presign_part(bucket, key, upload_id, 1, timedelta(minutes=5))
+        url = store.presign_part(bucket, key, upload_id, 1, timedelta(minutes=5), 1000)
         assert urlsplit(url).netloc == settings.s3_public_endpoint
         origin = platform_origin(settings)
         response = requests.put(url, data=b"x" * 1000, headers={"Origin": origin}, timeout=30)
@@ -74,7 +74,11 @@ def test_a_presigned_put_through_it_verifies_and_exposes_the_etag(settings, stor
         assert "Access-Control-Allow-Origin" not in stranger.headers
         # The signature covers the host: a URL signed for the public endpoint fails at another address.
         moved = url.replace(settings.s3_public_endpoint, settings.s3_endpoint)
-        assert requests.put(moved, data=b"z", timeout=30).status_code == 403
+        assert requests.put(moved, data=b"z" * 1000, timeout=30).status_code == 403
+        # ...and the part's size: the store refuses any other body length.
+        assert requests.put(url, data=b"w" * 5000, timeout=30).status_code == 403
+        assert requests.put(url, data=b"w" * 10, timeout=30).status_code == 403
+        assert [p.size for p in store.list_parts(bucket, key, upload_id)] == [1000]
     finally:
         store.abort_multipart(bucket, key, upload_id)
 

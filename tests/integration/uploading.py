@@ -3,6 +3,7 @@ presigned URLs, complete. Shared by the ingest integration tests."""
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 from typing import Callable
@@ -33,13 +34,46 @@ def put_parts(item: dict, path: Path, only: set[int] | None = None) -> None:
         assert response.status_code == 200, response.text
 
 
-def upload(api, project_id: str, path: Path, asset: str | None = None, sha256: str | None = None):
-    """The whole flow; returns the completion response."""
+def complete(api, upload_id: str, sha256: str, timeout: float = 120) -> dict:
+    """POST complete (202), then poll the completion until it is done or failed."""
+    asked = api.post(f"/api/v1/uploads/{upload_id}/complete", json={"sha256": sha256})
+    assert asked.status_code == 202, asked.text
+    return wait_for_completion(api, upload_id, timeout)
+
+
+def wait_for_completion(api, upload_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    status: dict = {}
+    while time.monotonic() < deadline:
+        status = api.get(f"/api/v1/uploads/{upload_id}/completion").json()
+        if status["state"] in ("done", "failed"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"upload {upload_id} is still {status.get('state')} after {timeout}s")
+
+
+class Finished:
+    """How an upload ended, shaped like a response: 201 and the version, or an error
+    status and the failure ({error, message, retryable})."""
+
+    def __init__(self, status: dict):
+        self.completion = status
+        failure = status.get("failure") or {}
+        self.status_code = 201 if status["state"] == "done" else (409 if failure.get("retryable") else 422)
+        self._body = status["version"] if status["state"] == "done" else failure
+        self.text = json.dumps(status)
+
+    def json(self) -> dict:
+        return self._body
+
+
+def upload(api, project_id: str, path: Path, asset: str | None = None, sha256: str | None = None) -> Finished:
+    """The whole flow, waiting for the background completion."""
     started = start(api, project_id, path, asset)
     assert started.status_code == 201, started.text
     item = started.json()["uploads"][0]
     put_parts(item, path)
-    return api.post(f"/api/v1/uploads/{item['upload_id']}/complete", json={"sha256": sha256 or file_sha256(path)})
+    return Finished(complete(api, item["upload_id"], sha256 or file_sha256(path)))
 
 
 def wait_for_status(api, version_id: str, wanted: set[str], timeout: float = 180,

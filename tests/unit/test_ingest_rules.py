@@ -27,3 +27,13 @@ def test_part_size_keeps_parts_within_s3_limits(size):
     assert part >= MIN_PART
     assert part_count(size, part) <= MAX_PARTS
     assert (part_count(size, part) - 1) * part < size <= part_count(size, part) * part
+
+
+def test_a_completion_claim_holds_until_its_lease_ends_or_it_finishes():
+    from datetime import datetime, timedelta, timezone
+
+    from services.ingest.completions import claim_is_live
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert claim_is_live({"lease_until": now + timedelta(seconds=5), "finished": False}, now)
+    assert not claim_is_live({"lease_until": now - timedelta(seconds=1), "finished": False}, now)
+    assert not claim_is_live({"lease_until": now + timedelta(seconds=5), "finished": True}, now)

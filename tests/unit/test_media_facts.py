@@ -211,3 +211,21 @@ def test_complete_files_are_not_truncated():
 ])
 def test_cut_short_files_are_truncated(stream, fmt_duration):
     assert truncation_problem(probe(stream, duration=fmt_duration))
+
+
+def test_frames_from_index_only_for_mov_family_with_every_count():
+    from services.ingest.media_facts import frames_from_index
+    mov = {"format": {"format_name": "mov,mp4,m4a,3gp,3g2,mj2"},
+           "streams": [{"codec_type": "video", "nb_frames": "48"}, {"codec_type": "audio", "nb_frames": "95"}]}
+    assert frames_from_index(mov) is True
+    assert frames_from_index({**mov, "streams": [{"codec_type": "video"}]}) is False
+    assert frames_from_index({**mov, "format": {"format_name": "matroska,webm"}}) is False
+    assert frames_from_index({"format": {"format_name": "mxf"}, "streams": [{"codec_type": "video"}]}) is False
+
+
+def test_tail_problem_names_the_stream_with_no_packets_at_the_end():
+    from services.ingest.media_facts import tail_problem
+    whole = {"streams": [{"codec_type": "video", "nb_read_packets": "3"}, {"codec_type": "audio", "nb_read_packets": "5"}]}
+    assert tail_problem(whole) is None
+    cut = {"streams": [{"codec_type": "video", "nb_read_packets": "0"}]}
+    assert "video" in tail_problem(cut)

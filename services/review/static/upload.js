@@ -5,7 +5,8 @@
 //   each file read once, in order, through SHA-256 (static/sha256.js); parts the
 //   server already holds (parts_done) are hashed, not sent; the others are PUT to
 //   their presigned URLs, four at a time across the batch;
-//   then POST /api/v1/uploads/<id>/complete with the whole file's SHA-256.
+//   then POST /api/v1/uploads/<id>/complete with the whole file's SHA-256 (202),
+//   and GET /api/v1/uploads/<id>/completion until it is done or failed.
 // Presigned URLs point at the object store's public endpoint (another origin,
 // which answers CORS for this one; the CSP's connect-src allows it).
 import { Sha256, sha256Hex } from "./sha256.js";
@@ -265,6 +266,34 @@ async function uploadBatch(files) {
   await Promise.all(rows.map((row, i) => uploadOne(row, items[i])));
 }
 
+// The server hashes and probes the master in the background (minutes for a
+// big master): poll the completion until it is done or failed.
+async function awaitCompletion(row, uploadId, status) {
+  let wait = 200;
+  const started = performance.now();
+  while (status.state === "completing") {
+    await new Promise((resolve) => setTimeout(resolve, wait));
+    wait = Math.min(wait * 1.5, 5000);
+    const seconds = Math.round((performance.now() - started) / 1000);
+    row.state("completing", `checking the file on the server (hash, media facts)… ${seconds ? duration(seconds) : ""}`);
+    let polled;
+    try {
+      polled = await api("GET", `/api/v1/uploads/${uploadId}/completion`);
+    } catch (err) {
+      if (err instanceof UploadFailed) throw err;
+      continue;  // the network or the server is restarting: the completion is durable, ask again
+    }
+    if (polled.ok) status = polled.data;
+    else if (polled.status < 500 && polled.status !== 0) throw new UploadFailed(polled.data.error || `http_${polled.status}`, polled.data.message || "The server lost this upload.");
+  }
+  if (status.state === "failed") {
+    const failure = status.failure || {};
+    const again = failure.retryable ? " The uploaded file is kept: choose the same file again to retry." : "";
+    throw new UploadFailed(failure.error || "completion_failed", (failure.message || "The server could not complete this upload.") + again);
+  }
+  return status.version;
+}
+
 async function uploadOne(row, item) {
   if (!item) return row.fail("no_answer", "The server's answer did not mention this file; choose it again.");
   if (item.error) return row.fail(item.error, item.message || item.error);
@@ -274,14 +303,17 @@ async function uploadOne(row, item) {
     if (item.state === "completed" && item.version_id) {
       version = (await api("GET", `/api/v1/versions/${item.version_id}`)).data;
       row.done = row.file.size;
+    } else if (item.state === "completing") {  // sent in full by another client or tab
+      row.done = row.file.size;
+      version = await awaitCompletion(row, item.upload_id, { state: "completing" });
     } else {
       const sha256 = await new Transfer(row, item).run();
       row.done = row.file.size;
       row.progress();
       row.state("completing", "checking the file on the server…");
-      const completed = await api("POST", `/api/v1/uploads/${item.upload_id}/complete`, { sha256 });
-      if (!completed.ok) throw new UploadFailed(completed.data.error || `http_${completed.status}`, completed.data.message || "The server refused the file.");
-      version = completed.data;
+      const asked = await api("POST", `/api/v1/uploads/${item.upload_id}/complete`, { sha256 });
+      if (!asked.ok) throw new UploadFailed(asked.data.error || `http_${asked.status}`, asked.data.message || "The server refused the file.");
+      version = await awaitCompletion(row, item.upload_id, asked.data);
     }
     row.progress();
     row.state("done", `${version.asset_name} v${version.number} · ${version.status}`);

@@ -183,6 +183,7 @@ def test_with_a_cdn_url_the_player_mints_playback_urls_on_the_cdn(api_url, admin
     from tests.integration.uploading import upload
 
     project = admin.post("/api/v1/projects", json={"name": f"CDN {uuid.uuid4().hex[:6]}"}).json()
+    add_member(admin, project["id"], person, "viewer")
     version = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()
     user = accounts.login(db, person, PASSWORD, "127.0.0.9", settings)
     token = accounts.issue_token(db, user, "test", accounts.lifetime(settings, "browser"), "browser")

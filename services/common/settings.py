@@ -64,6 +64,9 @@ class Settings:
     ffprobe_timeout_seconds: float = 60.0
     login_attempts_per_window: int = 10
     login_window_seconds: int = 900
+    # The longest one transcode job may run; workers enforce it, the ingest
+    # reconciler and the workers' shutdown grace period are sized from it.
+    transcode_time_limit_seconds: float = 4 * 3600.0
     extra: dict = field(default_factory=dict)
 
     def bucket(self, name: str) -> str:
@@ -97,6 +100,7 @@ def load_settings() -> Settings:
         ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
         login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
         login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),
+        transcode_time_limit_seconds=float(_env("FRAMEGATE_TRANSCODE_TIME_LIMIT", str(4 * 3600))),
     )
     settings.check()
     return settings

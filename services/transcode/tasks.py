@@ -37,7 +37,8 @@ def context() -> TranscodeContext:
     store = ObjectStore(settings)
     store.ensure_buckets()
     return TranscodeContext(db=db, store=store, settings=settings, workdir=os.environ.get("FRAMEGATE_TMP"),
-                            ffmpeg_threads=int(os.environ.get("FRAMEGATE_FFMPEG_THREADS") or 0))
+                            ffmpeg_threads=int(os.environ.get("FRAMEGATE_FFMPEG_THREADS") or 0),
+                            time_limit=settings.transcode_time_limit_seconds)
 
 
 RETRIES = 3
@@ -45,7 +46,8 @@ RETRIES = 3
 
 @app.task(name=TRANSCODE_TASK, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=RETRIES)
 def transcode_version_task(self, job: dict) -> None:
-    """A bad master fails inside run_job; anything else (store or database away) is retried, then failed."""
+    """A bad master fails inside run_job; anything else (store or database away, ffmpeg
+    killed) is retried, then failed."""
     try:
         run_job(context(), TranscodeJob(**job))
     except Exception as exc:

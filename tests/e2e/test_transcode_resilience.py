@@ -1,0 +1,84 @@
+"""A transcode survives what production does to it: a database blip while it
+reports progress, the database down when its last retry fails, ffmpeg killed
+(as the OOM killer does), and a job that runs past the worker's time limit."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from framegate import stack
+from services.common.outbox import outbox_collection
+from tests import media
+from tests.e2e.test_transcode_flow import data_dir, ffmpeg_children_of, free_port
+from tests.integration.uploading import upload, wait_for_status
+
+FRAMEGATE = [sys.executable, "-m", "framegate.cli"]
+WORKER = "transcode-worker-1"
+# Longer than pymongo's server selection timeout (5 s), so a write in the gap fails.
+OUTAGE_SECONDS = 8
+
+
+def worker_ffmpeg(name: str = WORKER, timeout: float = 60) -> int:
+    """The pid of the ffmpeg the worker runs now (waits for one to start)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = stack.status(data_dir())[name]["pid"]
+        children = ffmpeg_children_of(pid) if pid else []
+        if children:
+            return children[0]
+        time.sleep(0.1)
+    raise AssertionError(f"{name} started no ffmpeg in {timeout} s")
+
+
+def starts_of(db, version_id: str) -> int:
+    """How many times a worker started on the version (each attempt announces 'starting')."""
+    return db[outbox_collection("transcode")].count_documents(
+        {"routing_key": "transcode_progress", "body.version_id": version_id, "body.stage": "starting"})
+
+
+def test_a_database_blip_while_progress_is_written_does_not_stop_the_transcode(admin, project, media_dir, db):
+    clip = media.make_hd(media_dir, seconds=40, size="1280x720")
+    version_id = upload(admin, project["id"], clip).json()["id"]
+    worker_ffmpeg()  # encoding has started
+    stack.stop_component(data_dir(), "ferretdb")
+    try:
+        time.sleep(OUTAGE_SECONDS)  # the worker's progress writes fail meanwhile
+    finally:
+        stack.start_component(data_dir(), "ferretdb")
+    version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=300)
+    assert version["status"] == "ready", version.get("failure")
+    # One attempt: the ffmpeg that ran through the outage made the renditions.
+    assert starts_of(db, version_id) == 1
+
+
+def test_ffmpeg_killed_mid_transcode_is_retried_and_the_version_ends_ready(admin, project, media_dir, db):
+    version_id = upload(admin, project["id"], media.make_hd(media_dir, seconds=20, size="1280x720")).json()["id"]
+    os.kill(worker_ffmpeg(), signal.SIGKILL)  # what the OOM killer does
+    version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=300)
+    assert version["status"] == "ready", version.get("failure")
+    assert starts_of(db, version_id) == 2
+
+
+def test_a_job_past_the_worker_time_limit_fails_with_a_reason(admin, project, media_dir):
+    stack.stop_component(data_dir(), WORKER)
+    env = {**os.environ, "FRAMEGATE_TRANSCODE_TIME_LIMIT": "3"}
+    worker = subprocess.Popen([*FRAMEGATE, "worker", "--data", str(data_dir()), "--ops-port", str(free_port()),
+                               "--name", "short-limit"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        clip = media.make_hd(media_dir, seconds=40, size="1280x720")
+        version_id = upload(admin, project["id"], clip).json()["id"]
+        version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=180)
+        assert version["status"] == "failed"
+        assert version["failure"]["code"] == "time_limit"
+        assert "3 s" in version["failure"]["reason"]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        stack.start_component(data_dir(), WORKER)

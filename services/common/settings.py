@@ -19,6 +19,7 @@ PORT_OFFSETS = {
     "ingest_status": 105,
     "transcode_dispatch": 106,
     "transcode_relay": 107,
+    "ingest_reconciler": 108,
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,

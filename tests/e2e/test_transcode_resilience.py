@@ -8,9 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+from kombu import Connection
 
 from framegate import stack
 from services.common.outbox import outbox_collection
+from services.transcode.celery_app import TRANSCODE_TASK, app
+from services.transcode.queues import transcode_queue
+from services.transcode.tasks import RETRIES
 from tests import media
 from tests.e2e.test_transcode_flow import data_dir, ffmpeg_children_of, free_port
 from tests.integration.uploading import upload, wait_for_status
@@ -52,6 +58,57 @@ def test_a_database_blip_while_progress_is_written_does_not_stop_the_transcode(a
     assert version["status"] == "ready", version.get("failure")
     # One attempt: the ffmpeg that ran through the outage made the renditions.
     assert starts_of(db, version_id) == 1
+
+
+def _take_queued_job(settings, version_id: str) -> dict:
+    with Connection(settings.amqp_url) as conn:
+        queue = transcode_queue(conn.channel())
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            message = queue.get(no_ack=False)
+            if message is None:
+                time.sleep(0.2)
+                continue
+            job = message.decode()[0][0]
+            message.ack()
+            if job["version_id"] == version_id:
+                return job
+    raise AssertionError(f"no job for {version_id} was queued")
+
+
+DATABASE_AWAY = ("AutoReconnect", "ServerSelectionTimeoutError")  # pymongo's "cannot reach it"
+
+
+def _wait_for_worker_to_meet_the_outage(version_id: str, timeout: float = 60) -> None:
+    log_path = stack.status(data_dir())[WORKER]["log"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in Path(log_path).read_text().splitlines():
+            if version_id in line and any(error in line for error in DATABASE_AWAY):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"the worker never tried {version_id} with the database away")
+
+
+def test_the_last_retry_failure_is_recorded_even_when_the_database_was_down(admin, project, media_dir,
+                                                                           settings, store):
+    stack.stop_component(data_dir(), WORKER)
+    try:
+        version_id = upload(admin, project["id"], media.make_png(media_dir)).json()["id"]
+        job = _take_queued_job(settings, version_id)
+        store.remove(job["master_bucket"], job["master_key"])  # every attempt fails
+    finally:
+        stack.start_component(data_dir(), WORKER)
+    stack.stop_component(data_dir(), "ferretdb")
+    try:
+        # The job's last try, as Celery sends it after RETRIES failed ones.
+        app.send_task(TRANSCODE_TASK, args=[job], task_id=version_id, retries=RETRIES)
+        _wait_for_worker_to_meet_the_outage(version_id)
+    finally:
+        stack.start_component(data_dir(), "ferretdb")
+    version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=120)
+    assert version["status"] == "failed"
+    assert version["failure"]["code"] and version["failure"]["reason"]
 
 
 def test_ffmpeg_killed_mid_transcode_is_retried_and_the_version_ends_ready(admin, project, media_dir, db):

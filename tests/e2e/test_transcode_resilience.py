@@ -119,6 +119,19 @@ def test_ffmpeg_killed_mid_transcode_is_retried_and_the_version_ends_ready(admin
     assert starts_of(db, version_id) == 2
 
 
+def test_ffmpeg_killed_on_every_try_fails_the_version_with_the_reason(admin, project, media_dir, db):
+    version_id = upload(admin, project["id"], media.make_hd(media_dir, seconds=20, size="1280x720")).json()["id"]
+    for _ in range(RETRIES + 1):
+        os.kill(worker_ffmpeg(timeout=120), signal.SIGKILL)
+        while ffmpeg_children_of(stack.status(data_dir())[WORKER]["pid"]):
+            time.sleep(0.1)  # the killed one is reaped before the next try starts
+    version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=120)
+    assert version["status"] == "failed"
+    assert version["failure"]["code"] == "transcode_killed"
+    assert "out-of-memory" in version["failure"]["reason"]
+    assert starts_of(db, version_id) == RETRIES + 1
+
+
 def test_a_job_past_the_worker_time_limit_fails_with_a_reason(admin, project, media_dir):
     stack.stop_component(data_dir(), WORKER)
     env = {**os.environ, "FRAMEGATE_TRANSCODE_TIME_LIMIT": "3"}

@@ -41,6 +41,10 @@ PROGRESS_EVERY_SECONDS = 1.0
 # failure can take pymongo's server selection timeout, time the job's
 # segment uploads would otherwise lose.
 PROGRESS_BACKOFF_SECONDS = 10.0
+# The renditions are made: ride out a short database blip before giving up the
+# whole transcode to a retry (each try also waits pymongo's server selection).
+READY_WRITE_TRIES = 4
+READY_WRITE_PAUSE_SECONDS = 5.0
 
 
 @dataclass
@@ -137,11 +141,21 @@ def run_job(ctx: TranscodeContext, job: TranscodeJob) -> None:
     SECONDS.observe(elapsed)
     if result.realtime_factor:
         REALTIME.set(result.realtime_factor)
-    announce.flush()
-    record_event(ctx.db, VersionReady(
+    ready = VersionReady(
         event_id=event_id_for("version_ready", job.version_id),
         project_id=job.project_id, asset_id=job.asset_id, version_id=job.version_id,
         renditions=result.to_dict(), notes=list(result.notes),
-    ))
+    )
+    for attempt in range(1, READY_WRITE_TRIES + 1):
+        try:
+            announce.flush()
+            record_event(ctx.db, ready)
+            break
+        except PyMongoError as err:
+            if attempt == READY_WRITE_TRIES:
+                raise  # not acknowledged: the task retries the job
+            log.warning("ready of %s not recorded yet (%r), trying again", job.version_id, err,
+                        extra={"version_id": job.version_id, "error": repr(err), "attempt": attempt})
+            time.sleep(READY_WRITE_PAUSE_SECONDS)
     JOBS.labels("ready").inc()
     log.info("transcode ready", extra={"version_id": job.version_id, "seconds": round(elapsed, 2)})

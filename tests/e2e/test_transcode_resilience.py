@@ -60,6 +60,45 @@ def test_a_database_blip_while_progress_is_written_does_not_stop_the_transcode(a
     assert starts_of(db, version_id) == 1
 
 
+DATABASE_AWAY = ("AutoReconnect", "ServerSelectionTimeoutError")  # pymongo's "cannot reach it"
+
+
+def _wait_for_worker_to_meet_the_outage(version_id: str, timeout: float = 60) -> None:
+    log_path = stack.status(data_dir())[WORKER]["log"]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in Path(log_path).read_text().splitlines():
+            if version_id in line and any(error in line for error in DATABASE_AWAY):
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"the worker never tried {version_id} with the database away")
+
+
+def _encoded_percent(db, version_id: str) -> float:
+    done = db[outbox_collection("transcode")].find(
+        {"routing_key": "transcode_progress", "body.version_id": version_id}).sort("body.percent", -1).limit(1)
+    return max((e["body"]["percent"] for e in done), default=0.0)
+
+
+def test_a_database_blip_as_the_renditions_are_finished_does_not_redo_the_transcode(admin, project, media_dir,
+                                                                                   db):
+    clip = media.make_hd(media_dir, seconds=40, size="1280x720")
+    version_id = upload(admin, project["id"], clip).json()["id"]
+    deadline = time.monotonic() + 240
+    while _encoded_percent(db, version_id) < 90:
+        assert time.monotonic() < deadline, "the transcode never got to 90 %"
+        time.sleep(0.2)
+    stack.stop_component(data_dir(), "ferretdb")
+    try:
+        # Down until the worker has failed to record ready once.
+        _wait_for_worker_to_meet_the_outage(version_id, timeout=240)
+    finally:
+        stack.start_component(data_dir(), "ferretdb")
+    version = wait_for_status(admin, version_id, {"ready", "failed"}, timeout=180)
+    assert version["status"] == "ready", version.get("failure")
+    assert starts_of(db, version_id) == 1  # recorded once the database was back, not made again
+
+
 def _take_queued_job(settings, version_id: str) -> dict:
     with Connection(settings.amqp_url) as conn:
         queue = transcode_queue(conn.channel())
@@ -74,20 +113,6 @@ def _take_queued_job(settings, version_id: str) -> dict:
             if job["version_id"] == version_id:
                 return job
     raise AssertionError(f"no job for {version_id} was queued")
-
-
-DATABASE_AWAY = ("AutoReconnect", "ServerSelectionTimeoutError")  # pymongo's "cannot reach it"
-
-
-def _wait_for_worker_to_meet_the_outage(version_id: str, timeout: float = 60) -> None:
-    log_path = stack.status(data_dir())[WORKER]["log"]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in Path(log_path).read_text().splitlines():
-            if version_id in line and any(error in line for error in DATABASE_AWAY):
-                return
-        time.sleep(0.2)
-    raise AssertionError(f"the worker never tried {version_id} with the database away")
 
 
 def test_the_last_retry_failure_is_recorded_even_when_the_database_was_down(admin, project, media_dir,

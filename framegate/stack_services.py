@@ -97,6 +97,19 @@ class OutboxRelay(Service):
                 "--port", str(st.port(self.health_port))]
 
 
+class IngestReconciler(Service):
+    """Finds versions whose transcode stopped half-way (services/ingest/reconciler.py)."""
+
+    name = "ingest-reconciler"
+    module = "services.ingest.reconciler"
+    match = "services.ingest.reconciler"
+    health_port = "ingest_reconciler"
+
+    def command(self, st: Stack) -> list[str]:
+        return [str(VENV / "bin" / "python"), "-m", "services.ingest.reconciler",
+                "--port", str(st.port(self.health_port))]
+
+
 class TranscodeRelay(OutboxRelay):
     name = "transcode-relay"
     health_port = "transcode_relay"

@@ -20,6 +20,7 @@ PORT_OFFSETS = {
     "ingest_status": 105,
     "transcode_dispatch": 106,
     "transcode_relay": 107,
+    "ingest_reconciler": 108,
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,
@@ -92,6 +93,9 @@ class Settings:
     argon2_time_cost: int = 2
     max_concurrent_hashes: int = 2  # per process
     hash_wait_seconds: float = 3.0
+    # The longest one transcode job may run; workers enforce it, the ingest
+    # reconciler and the workers' shutdown grace period are sized from it.
+    transcode_time_limit_seconds: float = 4 * 3600.0
     extra: dict = field(default_factory=dict)
 
     def bucket(self, name: str) -> str:
@@ -151,6 +155,7 @@ def load_settings() -> Settings:
         argon2_time_cost=int(_env("FRAMEGATE_ARGON2_TIME_COST", "2")),
         max_concurrent_hashes=int(_env("FRAMEGATE_MAX_CONCURRENT_HASHES", "2")),
         hash_wait_seconds=float(_env("FRAMEGATE_HASH_WAIT_SECONDS", "3")),
+        transcode_time_limit_seconds=float(_env("FRAMEGATE_TRANSCODE_TIME_LIMIT", str(4 * 3600))),
     )
     settings.check()
     return settings

@@ -216,9 +216,9 @@ def delete_upload(db: Database, upload_id: str) -> None:
 
 # Statuses --------------------------------------------------------------------
 
-def insert_state(db: Database, event_id: str, version_id: str, state: dict) -> None:
-    """Append a state; the event id as `_id` makes a replayed event a no-op."""
-    insert_unique(db.version_states, {"_id": event_id, "version_id": version_id, "at": now(), **state})
+def insert_state(db: Database, event_id: str, version_id: str, state: dict) -> bool:
+    """Append a state; the event id as `_id` makes a replayed event a no-op (False)."""
+    return insert_unique(db.version_states, {"_id": event_id, "version_id": version_id, "at": now(), **state})
 
 
 def states_of(db: Database, version_ids: list[str]) -> dict[str, list[dict]]:

@@ -7,13 +7,22 @@ version backwards; the status shown is the furthest one reached.
 from __future__ import annotations
 
 RANK = {"uploaded": 0, "transcoding": 1, "playable": 2, "ready": 3, "failed": 3}
+# The reconciler's `stuck` is its guess that the job was lost: if the job
+# finishes after all, its renditions prove the guess wrong.
+STUCK_RANK = 2.5
+
+
+def _rank(state: dict) -> float:
+    if state["status"] == "failed" and state.get("code") == "stuck":
+        return STUCK_RANK
+    return RANK[state["status"]]
 
 
 def current_status(states: list[dict]) -> dict:
     """The furthest state reached, with its reason and renditions when it has them."""
     best = {"status": "uploaded"}
     for state in sorted(states, key=lambda s: s["at"]):
-        if RANK[state["status"]] > RANK[best["status"]]:
+        if _rank(state) > _rank(best):
             best = state
     return {k: best[k] for k in ("status", "reason", "code", "renditions", "notes") if k in best}
 

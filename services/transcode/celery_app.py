@@ -14,9 +14,6 @@ from services.common.settings import load_settings
 from .queues import TRANSCODE_QUEUE, dead_letter_queue, transcode_queue
 
 TRANSCODE_TASK = "transcode.version"
-# Longer than the longest master we accept takes to transcode; RabbitMQ's
-# consumer_timeout (rabbitmq.conf) is set longer still.
-HARD_TIME_LIMIT = 4 * 3600
 
 
 def make_celery(settings=None) -> Celery:
@@ -29,7 +26,10 @@ def make_celery(settings=None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_time_limit=HARD_TIME_LIMIT,
+        # The threads pool ignores Celery's time limits; the runner enforces this
+        # one (handlers.run_job). Kept here for a prefork pool. RabbitMQ's
+        # consumer_timeout (rabbitmq.conf) is longer still.
+        task_time_limit=settings.transcode_time_limit_seconds,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

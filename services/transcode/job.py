@@ -19,6 +19,16 @@ class TranscodeFailed(Exception):
         self.reason = reason
 
 
+class TranscodeInterrupted(Exception):
+    """ffmpeg was killed from outside (the OOM killer, an operator): worth another try.
+    Raised, not announced; after the last retry `code` and `reason` are the failure."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Source:
     """The facts about a master that decide the ladder and the ffmpeg command."""

@@ -20,7 +20,7 @@ from services.transcode.ffmpeg_args import (AUDIO_NAME, HLS_DIR, SPRITE_DIR, SPR
 from services.transcode.job import Progress, Result, Source, TranscodeFailed, TranscodeJob
 from services.transcode.ladder import master_playlist
 from services.transcode.publisher import Publisher
-from services.transcode.runner import DEFAULT_STALL_SECONDS, run_ffmpeg
+from services.transcode.runner import DEFAULT_STALL_SECONDS, JobDeadline, run_ffmpeg
 
 REMUX_TIMEOUT_SECONDS = 300
 
@@ -28,8 +28,13 @@ REMUX_TIMEOUT_SECONDS = 300
 def transcode_version(job: TranscodeJob, store, workdir: str | Path,
                       on_progress: Callable[[Progress], None], log: logging.Logger, *,
                       preset: str = "veryfast", stall_seconds: float = DEFAULT_STALL_SECONDS,
-                      time_limit: float | None = None, threads: int = 0) -> Result:
-    """Transcode one version into `job.renditions_bucket` under `<project_id>/<version_id>/`."""
+                      time_limit: float | None = None, threads: int = 0,
+                      deadline: JobDeadline | None = None) -> Result:
+    """Transcode one version into `job.renditions_bucket` under `<project_id>/<version_id>/`.
+
+    `deadline` bounds the whole job: ffmpeg is killed when it passes, and a job
+    past it after encoding stops before storing the rest.
+    """
     started = time.monotonic()
     try:
         source = Source.from_facts(job.facts)
@@ -46,8 +51,11 @@ def transcode_version(job: TranscodeJob, store, workdir: str | Path,
                           master_text, log, HLS_DIR)
     report = _Reporter(on_progress, publisher, source.duration or 0.0)
     stats = run_ffmpeg(plan.argv, out, source.duration or 1.0, log, on_percent=report.percent,
-                       on_tick=report.tick, stall_seconds=stall_seconds, time_limit=time_limit)
+                       on_tick=report.tick, stall_seconds=stall_seconds, time_limit=time_limit,
+                       deadline=deadline)
     encode_seconds = stats.seconds
+    if deadline and deadline.passed():
+        raise deadline.failure("the renditions were encoded but not all stored")
     report.stage("publishing", 99.0)
 
     result = Result(bucket=job.renditions_bucket, prefix=job.prefix, kind=source.kind,

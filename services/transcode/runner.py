@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from services.transcode.job import TranscodeFailed
+from services.transcode.job import TranscodeFailed, TranscodeInterrupted
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 STDERR_TAIL_LINES = 40
@@ -52,6 +52,32 @@ _REASONS = (
      "The master has damaged frames that could not be decoded. Export it again and upload a "
      "new version."),
 )
+
+
+@dataclass(frozen=True)
+class JobDeadline:
+    """The whole job's wall-clock limit (FRAMEGATE_TRANSCODE_TIME_LIMIT).
+
+    Celery's time limits do nothing under the threads pool the workers run,
+    so this is the limit that holds: the runner kills ffmpeg when it passes.
+    """
+
+    limit: float  # seconds
+    at: float  # time.monotonic() when it passes
+
+    @classmethod
+    def after(cls, limit: float) -> "JobDeadline":
+        return cls(limit, time.monotonic() + limit)
+
+    def passed(self, now: float | None = None) -> bool:
+        return (time.monotonic() if now is None else now) > self.at
+
+    def failure(self, detail: str) -> TranscodeFailed:
+        return TranscodeFailed(
+            "time_limit",
+            f"Transcoding did not finish within the transcode workers' time limit of {self.limit:g} s "
+            f"({detail}). Ops: for masters this long, raise FRAMEGATE_TRANSCODE_TIME_LIMIT and the "
+            "workers' shutdown grace period with it, then upload the master again.")
 
 
 @dataclass
@@ -112,8 +138,12 @@ def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.L
                on_percent: Callable[[float], None] | None = None,
                on_tick: Callable[[], bool] | None = None,
                stall_seconds: float = DEFAULT_STALL_SECONDS,
-               time_limit: float | None = None) -> RunStats:
-    """Run argv in cwd to completion; raise TranscodeFailed with an actionable reason."""
+               time_limit: float | None = None, deadline: JobDeadline | None = None) -> RunStats:
+    """Run argv in cwd to completion; raise TranscodeFailed with an actionable reason.
+
+    ffmpeg killed by a signal we did not send (the OOM killer, an operator)
+    raises TranscodeInterrupted: the job is worth another try.
+    """
     limit = time_limit if time_limit is not None else time_limit_for(duration)
     log.info("ffmpeg start", extra={"argv": argv, "cwd": str(cwd)})
     started = time.monotonic()
@@ -145,6 +175,9 @@ def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.L
                               f"Transcoding took longer than its limit of {limit:g} s "
                               f"({progress.out_time:.1f} s of {duration:.1f} s done). Ops: "
                               "check the worker's load, or raise the limit for long masters.")
+            if deadline and deadline.passed(now):
+                _killed(proc, argv, tail, log, "time_limit", "the job's time limit passed")
+                raise deadline.failure(f"{progress.out_time:.1f} s of {duration:.1f} s encoded")
     finally:
         if proc.poll() is None:  # an exception from on_tick or on_percent
             proc.kill()
@@ -154,6 +187,14 @@ def run_ffmpeg(argv: list[str], cwd: str | Path, duration: float, log: logging.L
     stderr = "\n".join(tail)
     if progress.error:
         raise progress.error
+    if proc.returncode < 0:
+        log.error("ffmpeg killed by a signal", extra={"argv": argv, "returncode": proc.returncode,
+                                                      "stderr_tail": stderr})
+        raise TranscodeInterrupted(
+            "transcode_killed",
+            f"ffmpeg was killed by signal {-proc.returncode} on every try, most likely by the "
+            "out-of-memory killer. Ops: give transcode workers more memory (or run fewer per "
+            "machine), then upload the master again.")
     if proc.returncode != 0:
         log.error("ffmpeg failed", extra={"argv": argv, "returncode": proc.returncode,
                                           "stderr_tail": stderr})
@@ -169,9 +210,6 @@ def failure_reason(returncode: int, stderr: str) -> tuple[str, str]:
     for marker, code, advice in _REASONS:
         if marker in lowered:
             return code, advice
-    if returncode < 0:
-        return ("transcode_interrupted",
-                f"ffmpeg was stopped by signal {-returncode}. The job can be retried.")
     last = next((line for line in reversed(stderr.splitlines()) if line.strip()), "no message")
     return ("transcode_failed",
             f"ffmpeg could not transcode the master ({last.strip()[:300]}). If the master "

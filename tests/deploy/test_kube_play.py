@@ -49,14 +49,15 @@ pytestmark = pytest.mark.slow
 
 INFRA = ("postgres", "ferretdb", "rabbitmq", "s3")
 SERVICES = ("ingest", "review", "ingest-relay", "transcode", "ingest-status", "transcode-dispatch",
-            "transcode-relay")
+            "transcode-relay", "ingest-reconciler")
 EDGE = ("cdn",)  # the front door and CDN: nginx in front of ingest and review
 # Port offsets from the stack's base (services.common.settings.PORT_OFFSETS
 # leaves 3xx free).
 OFFSET = {"postgres": 331, "mongo": 332, "ferretdb-debug": 333, "amqp": 334, "amqp-management": 335,
           "amqp-prometheus": 336, "amqp-dist": 337, "s3": 338,
           "ingest": 341, "review": 342, "ingest-relay": 343, "transcode": 344, "ingest-status": 345,
-          "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348, "review-origin": 349}
+          "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348, "review-origin": 349,
+          "ingest-reconciler": 350}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -104,6 +105,7 @@ def overrides(name: str) -> dict[str, str]:
         "transcode": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode"))},
         "ingest-status": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-status"))},
         "transcode-dispatch": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode-dispatch"))},
+        "ingest-reconciler": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-reconciler"))},
         "cdn": {"NGINX_LISTEN": f"127.0.0.1:{port('cdn')}", "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{port('ingest')}",
                 "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{port('review')}",
                 "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{port('review-origin')}"},

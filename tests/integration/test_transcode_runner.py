@@ -1,6 +1,7 @@
 """The ffmpeg runner's bounds with a real ffmpeg: a stalled or endless run is killed."""
 import logging
 import os
+import signal
 import time
 
 import pytest
@@ -40,3 +41,30 @@ def test_progress_ends_at_100(tmp_path):
     stats = run_ffmpeg([*FFMPEG, "-f", "lavfi", "-i", "testsrc=size=64x36:rate=25:duration=2",
                         "-f", "null", "-"], tmp_path, 2.0, log, on_percent=percents.append)
     assert percents[-1] == 100.0 and stats.frames == 50
+
+
+def test_ffmpeg_killed_from_outside_is_worth_another_try(tmp_path):
+    """The OOM killer's SIGKILL is not the master's fault: the job is retried, not failed."""
+    from services.transcode.job import TranscodeInterrupted
+
+    def kill_ffmpeg_once_it_runs(percent):
+        for pid in os.popen(f"pgrep -P {os.getpid()} ffmpeg").read().split():
+            os.kill(int(pid), signal.SIGKILL)
+
+    with pytest.raises(TranscodeInterrupted) as interrupted:
+        run_ffmpeg([*FFMPEG, "-re", "-f", "lavfi", "-i", "testsrc=size=64x36:duration=30",
+                    "-f", "null", "-"], tmp_path, 30.0, log, on_percent=kill_ffmpeg_once_it_runs,
+                   stall_seconds=10, time_limit=20)
+    assert interrupted.value.code == "transcode_killed"
+    assert "signal 9" in interrupted.value.reason and "memory" in interrupted.value.reason
+
+
+def test_the_job_deadline_kills_ffmpeg_and_names_the_limit(tmp_path):
+    from services.transcode.runner import JobDeadline
+
+    with pytest.raises(TranscodeFailed) as failed:
+        run_ffmpeg([*FFMPEG, "-re", "-f", "lavfi", "-i", "testsrc=size=64x36:duration=60",
+                    "-f", "null", "-"], tmp_path, 60.0, log, stall_seconds=10, time_limit=50,
+                   deadline=JobDeadline.after(1.5))
+    assert failed.value.code == "time_limit"
+    assert "time limit of 1.5 s" in failed.value.reason

@@ -148,7 +148,6 @@ def test_progress_and_failure_reasons():
     code, reason = failure_reason(1, "x.mov: Invalid data found when processing input")
     assert code == "master_unreadable" and "upload a new version" in reason
     assert failure_reason(1, "Error writing trailer: No space left on device")[0] == "worker_disk_full"
-    assert failure_reason(-9, "")[0] == "transcode_interrupted"
     assert "boom" in failure_reason(1, "first\nboom\n")[1]
 
 

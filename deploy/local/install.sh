@@ -13,7 +13,7 @@ mkdir -p "$BIN"
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 debian_packages() {
-  local want=(rabbitmq-server ffmpeg nginx-light postgresql chromium chromium-driver)
+  local want=(rabbitmq-server ffmpeg nginx-light postgresql chromium chromium-driver poppler-utils)
   local missing=()
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

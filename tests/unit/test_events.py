@@ -41,6 +41,24 @@ SAMPLES = {
         event_id="6a1e", occurred_at="2026-11-26T12:00:04.000Z", project_id="p1", asset_id="a1",
         version_id="v1", code="decode_error", reason="The master's video stream could not be decoded at 00:00:01.",
     ),
+    "approval_recorded": events.ApprovalRecorded(
+        event_id="7a1a", occurred_at="2026-11-26T13:00:00.000Z", project_id="p1", gate_id="g1",
+        stage="client-rough-cut", round=2, decision_id="d1", version_id="v2", version_number=2,
+        decision="changes", email="client@brand.test", reason="Logo too small in the end card.",
+    ),
+    "gate_closed": events.GateClosed(
+        event_id="7a1b", occurred_at="2026-11-26T13:00:01.000Z", project_id="p1", gate_id="g1",
+        stage="client-rough-cut", round=3, version_id="v3", version_number=3, sha256="0" * 64,
+        decision_ids=["d2", "d3"],
+    ),
+    "stage_advanced": events.StageAdvanced(
+        event_id="7a1c", occurred_at="2026-11-26T13:00:02.000Z", project_id="p1",
+        from_stage="client-rough-cut", to_stage="colour-grade",
+    ),
+    "version_locked": events.VersionLocked(
+        event_id="7a1d", occurred_at="2026-11-26T13:00:03.000Z", project_id="p1", asset_id="a1",
+        version_id="v3", gate_id="g1",
+    ),
 }
 
 

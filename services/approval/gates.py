@@ -101,9 +101,9 @@ def parse_gate(raw: dict) -> Gate:
     scope = raw.get("scope") or ""
     if not isinstance(scope, str) or len(scope) > 4000:
         raise GateError("invalid_gate", "The scope must be text of at most 4000 characters.")
-    if "paths" in raw:
-        if not isinstance(raw["paths"], list) or not raw["paths"]:
-            raise GateError("invalid_gate", "paths must be a non-empty list.")
+    if raw.get("paths"):  # an empty list is a gate not set yet
+        if not isinstance(raw["paths"], list):
+            raise GateError("invalid_gate", "paths must be a list.")
         paths = tuple(parse_path(p, f"path-{i + 1}") for i, p in enumerate(raw["paths"]))
     elif raw.get("approvers"):
         paths = (parse_path(raw),)

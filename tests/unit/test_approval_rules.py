@@ -57,7 +57,7 @@ def test_a_bad_template_is_refused_naming_the_problem(raw, words):
     ({"approvers": [CD], "rule": "most"}, "invalid_rule"),
     ({"approvers": [CD, CD]}, "invalid_gate"),
     ({"approvers": ["role:janitor"]}, "invalid_approver"),
-    ({"paths": []}, "invalid_gate"),
+    ({"paths": "legal"}, "invalid_gate"),
     ({"paths": [{"name": "x", "approvers": [CD]}, {"name": "x", "approvers": [AD]}]}, "invalid_gate"),
 ])
 def test_bad_gate_definitions_are_refused(raw, code):
@@ -163,3 +163,8 @@ def test_an_edited_or_deleted_decision_breaks_the_chain():
     deleted = _chain(3)
     del deleted[1]
     assert "missing" in chain.chain_problems(deleted)[0]
+
+
+def test_a_template_stage_without_approvers_is_a_gate_not_set_yet():
+    stage = load_templates()["standard"].stages[0]
+    assert parse_gate(stage.gate.to_dict()).is_set is False

@@ -19,6 +19,8 @@ PORT_OFFSETS = {
     "ingest_status": 105,
     "transcode_dispatch": 106,
     "transcode_relay": 107,
+    "approval": 121,  # after the transcode workers' 111-118
+    "approval_relay": 122,
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,

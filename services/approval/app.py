@@ -2,9 +2,10 @@
 (Flask). Routes are thin: decode, check access over ingest's API, call a handler."""
 from __future__ import annotations
 
+import logging
 import os
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
@@ -12,33 +13,50 @@ from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.outbox import outbox_indexes
 from services.common.settings import load_settings
-from services.common.web import ApiError, install_common, json_body
+from services.common.storage import ObjectStore
+from services.common.web import ApiError, install_common, json_body, public
 
-from . import handlers, store
+from . import certificates, handlers, store
 from .gates import GateError
 from .ingest_client import IngestClient
+from .signing_key import signing_key
 from .templates import load_templates
 
 PREFIX = "/api/v1/approval"
+MAX_PDF_BYTES = 20 * 1024 * 1024
+log = logging.getLogger("framegate.approval")
 MANAGERS = ("owner", None)  # None: admin, or an ingest without project roles
 
 
 def create_app(settings=None) -> Flask:
     settings = settings or load_settings()
     configure_logging("approval")
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="pages")
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db = connect(settings)
     ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url)
-    ctx = handlers.Context(db, load_templates)
+    objects = ObjectStore(settings)
+    certifier = certificates.Certifier(db, objects, lambda: signing_key(db, settings.public_url), settings.public_url)
+
+    def issue_certificate(closure: dict) -> None:
+        # The gate is closed whatever happens here; a failed certificate is
+        # made again when someone asks for it.
+        try:
+            certificates.issue(certifier, closure)
+        except Exception:
+            log.exception("certificate not issued yet", extra={"gate_id": closure["_id"]})
+
+    ctx = handlers.Context(db, load_templates, on_close=issue_certificate)
 
     @app.before_request
     def prepare_once():
         if not app.config.get("prepared"):
             ensure_indexes(db, accounts.INDEXES + store.INDEXES + outbox_indexes("approval"))
+            objects.ensure_buckets()
+            signing_key(db, settings.public_url)  # made at first start, never again
             app.config["prepared"] = True
 
-    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db)})
+    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping})
 
     @app.errorhandler(GateError)
     def gate_error(err: GateError):
@@ -90,11 +108,11 @@ def create_app(settings=None) -> Flask:
     @app.post(f"{PREFIX}/projects/<project_id>/submit")
     def submit(project_id):
         version_id = text_field(json_body(), "version_id")
-        project_for_caller(project_id, manage=True)
+        project = project_for_caller(project_id, manage=True)
         version = ingest.version(g.session_token, version_id)
         if version is None:
             raise ApiError(404, "version_not_found", f"No version {version_id} that you can see.")
-        return jsonify(handlers.submit(ctx, project_id, version, g.user.email))
+        return jsonify(handlers.submit(ctx, project_id, version, g.user.email, project.get("name", "")))
 
     @app.get(f"{PREFIX}/projects/<project_id>/stage")
     def stage(project_id):
@@ -126,6 +144,36 @@ def create_app(settings=None) -> Flask:
         return jsonify({"decision": decision_view(saved), "created": created,
                         "stage": handlers.stage_view(ctx, round_doc["project_id"], round_doc["stage"])}), \
             201 if created else 200
+
+    @app.get(f"{PREFIX}/gates/<gate_id>/certificate")
+    def certificate(gate_id):
+        closure = store.closure(db, gate_id)
+        if closure is None:
+            raise ApiError(409, "gate_open", f"Gate {gate_id} is not closed; it has no certificate yet.")
+        project_for_caller(closure["project_id"])
+        cert = certificates.issue(certifier, closure)
+        pdf = objects.get_bytes(cert["bucket"], cert["key"])
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="certificate-{cert["_id"]}.pdf"',
+            "X-Certificate-Id": cert["_id"]})
+
+    @app.post(f"{PREFIX}/certificates/verify")
+    @public
+    def verify_upload():
+        upload = request.files.get("file")
+        pdf = upload.read(MAX_PDF_BYTES + 1) if upload else request.get_data(cache=False)
+        if not pdf:
+            raise ApiError(400, "pdf_required", "Send the certificate PDF as the 'file' field or the request body.")
+        if len(pdf) > MAX_PDF_BYTES:
+            raise ApiError(413, "pdf_too_large", f"A certificate is far smaller than {MAX_PDF_BYTES} bytes.")
+        return jsonify(certificates.verify_pdf(certifier, pdf))
+
+    @app.get("/verify/<certificate_id>")
+    @public
+    def verify_page(certificate_id):
+        result = certificates.verify_id(certifier, certificate_id)
+        # An unknown id is a 404; a known one that fails its checks is still shown, marked not valid.
+        return render_template("verify.html", result=result), 404 if result.get("facts") is None else 200
 
     return app
 

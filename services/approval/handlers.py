@@ -109,7 +109,7 @@ def set_gate(ctx: Context, project_id: str, stage_name: str, raw: dict, by: str)
     return stage_view(ctx, project_id, stage_name)
 
 
-def submit(ctx: Context, project_id: str, version: dict, by: str) -> dict:
+def submit(ctx: Context, project_id: str, version: dict, by: str, production: str = "") -> dict:
     """Put a ready version up for the current stage's gate: a new round starts."""
     if version.get("project_id") != project_id:
         raise GateError("wrong_project", "That version belongs to another project.", 409)
@@ -129,7 +129,8 @@ def submit(ctx: Context, project_id: str, version: dict, by: str) -> dict:
         "project_id": project_id, "stage": stage["name"], "stage_title": stage["title"],
         "gate": gate.to_dict(), "version_id": version["id"], "version_number": version["number"],
         "sha256": version["sha256"], "asset_id": version["asset_id"], "asset_name": version.get("asset_name", ""),
-        "poster_key": renditions.get("poster"), "submitted_by": by})
+        "poster_bucket": renditions.get("bucket"), "poster_key": renditions.get("poster"),
+        "production": production, "submitted_by": by})
     return stage_view(ctx, project_id)
 
 
@@ -245,4 +246,5 @@ def stage_view(ctx: Context, project_id: str, stage_name: str | None = None) -> 
         "paths": [{"name": ps.name, "rule": ps.rule, "sequential": ps.sequential, "turn": ps.turn,
                    "met": ps.met, "pending": list(ps.pending)} for ps in state.paths],
         "changes_requested_by": state.changes_by, "closed": state.status == "closed",
+        "certificate_id": store.certificate_id(ctx.db, gate_id) if state.status == "closed" else None,
     }

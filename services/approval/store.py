@@ -144,6 +144,11 @@ def close_gate(db: Database, gate_id: str, fields: dict) -> dict | None:
     return doc if insert_unique(db.approval_closures, doc) else None
 
 
+def certificate_id(db: Database, gate_id: str) -> str | None:
+    found = db.approval_certificates.find_one({"gate_id": gate_id}, {"_id": 1})
+    return found["_id"] if found else None
+
+
 def advances(db: Database, project_id: str) -> list[dict]:
     return list(db.approval_advances.find({"project_id": project_id}).sort("index", ASC))
 

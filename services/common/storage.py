@@ -6,6 +6,7 @@ part URLs; the service only starts, inspects, completes or aborts them.
 from __future__ import annotations
 
 import hashlib
+from io import BytesIO
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import BinaryIO
@@ -115,6 +116,19 @@ class ObjectStore:
             if err.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
                 return False
             raise
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store a small object (a certificate, a report) from memory."""
+        self.client.put_object(bucket, key, BytesIO(data), len(data), content_type=content_type)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        """Read a small object whole (never a master or a rendition)."""
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
 
     def remove(self, bucket: str, key: str) -> None:
         self.client.remove_object(bucket, key)

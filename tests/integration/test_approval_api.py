@@ -2,6 +2,7 @@
 transcoded version: gates, submissions, decisions, refusals, advancing."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -110,6 +111,12 @@ def test_a_sequential_gate_from_submit_to_close(api_url, db, admin, project, rea
     kinds = [e["routing_key"] for e in db[outbox_collection("approval")].find({"body.project_id": project["id"]})]
     assert sorted(kinds) == sorted(["approval_recorded", "approval_recorded", "gate_closed", "version_locked",
                                     "stage_advanced"])
+    # the approval relay publishes them (the outbox marks each one once RabbitMQ confirmed it)
+    deadline = time.monotonic() + 60
+    outbox = db[outbox_collection("approval")]
+    while outbox.count_documents({"body.project_id": project["id"], "published": False}) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert outbox.count_documents({"body.project_id": project["id"], "published": True}) == 5
 
 
 def test_bad_json_is_refused(admin, project):

@@ -19,6 +19,7 @@ from services.common.web import ApiError, install_common, json_body, public
 from . import certificates, handlers, store
 from .gates import GateError
 from .ingest_client import IngestClient
+from .openapi import openapi_document
 from .signing_key import signing_key
 from .templates import load_templates
 
@@ -78,6 +79,11 @@ def create_app(settings=None) -> Flask:
         if not isinstance(value, str) or (required and not value.strip()):
             raise ApiError(400, f"invalid_{name}", f"'{name}' must be a non-empty string.")
         return value.strip()
+
+    @app.get(f"{PREFIX}/openapi.json")
+    @public
+    def openapi():
+        return jsonify(openapi_document())
 
     @app.get(f"{PREFIX}/templates")
     def templates():

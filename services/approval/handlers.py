@@ -123,6 +123,9 @@ def submit(ctx: Context, project_id: str, version: dict, by: str, production: st
     gate_id = store.gate_id_for(project_id, stage["name"])
     last = store.latest_round(ctx.db, gate_id)
     if last and last["version_id"] == version["id"]:
+        if _round_state(ctx, gate_id, last, gate)[1].status == "changes_requested":
+            raise GateError("new_version_needed", f"Changes were requested on version {version['number']}; "
+                            "submit a new version.", 409)
         return stage_view(ctx, project_id)  # the same submission again changes nothing
     renditions = version.get("renditions") or {}
     store.open_round(ctx.db, gate_id, {

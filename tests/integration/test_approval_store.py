@@ -103,6 +103,9 @@ def test_changes_requested_needs_a_new_version_and_old_approvals_stop_counting(c
     with pytest.raises(GateError) as err:
         handlers.decide(ctx, gate_id, person("b@x.test"), "approve", "", first["id"])
     assert err.value.code == "round_ended"
+    with pytest.raises(GateError) as err:
+        handlers.submit(ctx, project_id, first, "o")
+    assert err.value.code == "new_version_needed"
     second = fake_version(project_id, n=2)
     view = handlers.submit(ctx, project_id, second, "o")
     assert view["round"] == 2 and view["pending"] == ["a@x.test", "b@x.test"]

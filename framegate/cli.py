@@ -221,7 +221,12 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_projects(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
     if args.projects_command == "create":
+        if args.workflow:  # an unknown template is refused before anything is created
+            cli_approval.template(client, args.workflow)
         project, created = client.create_project(args.name)
+        if args.workflow:
+            cli_approval.set_workflow(client, project["id"], args.workflow)
+            project = {**project, "workflow": args.workflow}
         if args.json:
             _json_line({**project, "created": created}, sys.stdout)
         else:
@@ -375,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     projects_commands = projects.add_subparsers(dest="projects_command", metavar="create NAME")
     create = projects_commands.add_parser("create", help="create a project")
     create.add_argument("name")
+    create.add_argument("--workflow", metavar="TEMPLATE", help="its workflow template (default: standard)")
     create.add_argument("--json", action="store_true", help="print the project as JSON")
     projects.set_defaults(handler=cmd_projects)
 

@@ -39,6 +39,23 @@ def _raw(client: ApiClient, method: str, path: str, signed_in: bool = True, **kw
     return resp
 
 
+def template(client: ApiClient, name: str) -> dict:
+    return client.request("GET", f"{A}/templates/{name}")
+
+
+def set_workflow(client: ApiClient, project_id: str, template: str) -> dict:
+    return client.request("PUT", f"{A}/projects/{project_id}/workflow", json={"template": template})
+
+
+def parse_path(text: str) -> dict:
+    """`legal=a@x.com,b@y.com` or `legal=a@x.com,b@y.com:any` (rule after a colon)."""
+    name, sep, rest = text.partition("=")
+    if not sep or not name or not rest:
+        raise FramegateError(f"--path {text!r}: write NAME=EMAIL,EMAIL[:RULE]")
+    approvers, _, rule = rest.partition(":")
+    return {"name": name, "approvers": [a for a in approvers.split(",") if a], "rule": rule or "all"}
+
+
 def stage_lines(stage: dict) -> list[str]:
     """`client-rough-cut  open  v3  rule all` then one line per approver."""
     head = [stage["stage"], stage["status"], f"v{stage['version_number']}" if stage.get("version_number") else "",
@@ -54,17 +71,16 @@ def stage_lines(stage: dict) -> list[str]:
 def cmd_workflow(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
     if args.workflow_command == "show":
-        template = client.request("GET", f"{A}/templates/{args.name}")
+        shown = template(client, args.name)
         if args.json:
-            _json(template)
+            _json(shown)
         else:
-            print(f"{template['name']}: {template['title']}")
-            for i, stage in enumerate(template["stages"], 1):
+            print(f"{shown['name']}: {shown['title']}")
+            for i, stage in enumerate(shown["stages"], 1):
                 print(f"  {i:2}. {stage['name']}  {stage['title']}")
         return 0
     if args.workflow_command == "set":
-        result = client.request("PUT", f"{A}/projects/{_project_id(client, args.project)}/workflow",
-                                json={"template": args.name})
+        result = set_workflow(client, _project_id(client, args.project), args.name)
         _json(result) if args.json else print(f"{args.project}: workflow {result['template']}")
         return 0
     templates = client.request("GET", f"{A}/templates")["templates"]
@@ -75,7 +91,11 @@ def cmd_workflow(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
-    body = {"approvers": args.approver, "rule": args.rule, "sequential": args.sequential, "scope": args.scope or ""}
+    main = {"name": "main", "approvers": args.approver or [], "rule": args.rule, "sequential": args.sequential}
+    paths = ([main] if args.approver else []) + [parse_path(p) for p in args.path or []]
+    if not paths:
+        raise FramegateError("give --approver EMAIL... and/or --path NAME=EMAIL,EMAIL")
+    body = {"paths": paths, "scope": args.scope or ""}
     stage = client.request("PUT", f"{A}/projects/{_project_id(client, args.project)}/stages/{args.stage}/gate",
                            json=body)
     _json(stage) if args.json else print("\n".join(stage_lines(stage)))
@@ -170,7 +190,9 @@ def register(commands) -> None:
     gset = gate_sub.add_parser("set", help="approvers, rule and order of a stage's gate")
     gset.add_argument("project")
     gset.add_argument("--stage", required=True)
-    gset.add_argument("--approver", nargs="+", required=True, metavar="EMAIL", help="e-mails or role:owner|editor|viewer")
+    gset.add_argument("--approver", nargs="+", metavar="EMAIL", help="e-mails or role:owner|editor|viewer")
+    gset.add_argument("--path", action="append", metavar="NAME=EMAIL,EMAIL[:RULE]",
+                      help="a parallel path that must close too (legal, brand); repeat for more")
     gset.add_argument("--rule", default="all", help="all, any, or N (N of the approvers)")
     gset.add_argument("--sequential", action="store_true", help="approvers decide in the order given")
     gset.add_argument("--scope", help="what this approval covers (shown on review links and the certificate)")

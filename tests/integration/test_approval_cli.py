@@ -3,6 +3,7 @@ the real stack: --json output, and a non-zero exit with the reason on failure.""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -72,3 +73,23 @@ def test_a_gate_from_the_command_line(api_url, db, admin, project, ready_version
     pdf.write_bytes(bytes(data))
     code, out, _ = as_user(boss, "certificate", "verify", str(pdf), "--json")
     assert code == 1 and json.loads(out)["valid"] is False
+
+
+def test_projects_create_with_a_workflow_and_a_gate_with_a_parallel_path(api_url, admin, as_user):
+    boss = admin.session.headers["Authorization"][7:]
+    name = f"Spot {uuid.uuid4().hex[:6]}"
+    code, out, err = as_user(boss, "projects", "create", name, "--workflow", "episodic", "--json")
+    assert code == 0, err
+    code, out, _ = as_user(boss, "stage", name, "--json")
+    assert json.loads(out)["stage"] == "script"
+    code, out, err = as_user(boss, "gate", "set", name, "--stage", "script", "--approver", "cd@studio.test",
+                             "--path", "legal=legal@studio.test,brand@brand.test:1", "--json")
+    assert code == 0, err
+    paths = json.loads(out)["paths"]
+    assert [(p["name"], p["rule"]) for p in paths] == [("main", "all"), ("legal", "1")]
+    code, _, err = as_user(boss, "gate", "set", name, "--stage", "script", "--path", "legal")
+    assert code == 1 and "NAME=EMAIL" in err
+    refused = f"x {uuid.uuid4().hex[:6]}"
+    code, _, err = as_user(boss, "projects", "create", refused, "--workflow", "nope")
+    assert code == 1 and "unknown_template" in err
+    assert refused not in as_user(boss, "projects")[1]  # nothing was created

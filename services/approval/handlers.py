@@ -151,6 +151,9 @@ def decide(ctx: Context, gate_id: str, person: Person, decision: str, reason: st
         raise GateError("no_version_submitted", "No version is up for this gate; submit one first.", 409)
     gate = parse_gate(round_doc["gate"])
     found, state = _round_state(ctx, gate_id, round_doc, gate)
+    if state.status == "met":  # a crash left the rule met but the gate open: close it first
+        _repair(ctx, gate_id)
+        found, state = _round_state(ctx, gate_id, round_doc, gate)
     allowed = check_decision(gate, state, found, Decider(person.email, person.roles), decision, reason or "",
                              version_id or round_doc["version_id"], round_doc["version_id"])
     if allowed.repeat is not None:
@@ -184,9 +187,14 @@ def _close_if_met(ctx: Context, gate_id: str, round_doc: dict, gate: Gate) -> No
         "project_id": round_doc["project_id"], "stage": round_doc["stage"], "round": round_doc["n"],
         "version_id": round_doc["version_id"], "version_number": round_doc["version_number"],
         "sha256": round_doc["sha256"], "decision_ids": [d["_id"] for d in found]})
-    if closure is None:
-        return  # a racing request closed it
-    project_id = round_doc["project_id"]
+    if closure is not None:  # None: a racing request closed it and announces it
+        _announce(ctx, closure, round_doc)
+
+
+def _announce(ctx: Context, closure: dict, round_doc: dict) -> None:
+    """Everything that follows a closure; idempotent (event ids come from the gate), so a
+    repair after a crash between the closure and its events lands on the same records."""
+    project_id, gate_id = round_doc["project_id"], closure["_id"]
     record_event(ctx.db, events.GateClosed(
         event_id=events.event_id_for("gate_closed", gate_id), project_id=project_id, gate_id=gate_id,
         stage=round_doc["stage"], round=round_doc["n"], version_id=round_doc["version_id"],
@@ -199,25 +207,38 @@ def _close_if_met(ctx: Context, gate_id: str, round_doc: dict, gate: Gate) -> No
     ctx.on_close(closure)
 
 
+def _repair(ctx: Context, gate_id: str) -> None:
+    """Finish what a crash may have left half-way: a met rule without a closure, or a
+    closure whose events, advance or certificate are missing."""
+    round_doc = store.latest_round(ctx.db, gate_id)
+    if round_doc is None:
+        return
+    closure = store.closure(ctx.db, gate_id)
+    if closure is None:
+        _close_if_met(ctx, gate_id, round_doc, parse_gate(round_doc["gate"]))
+    else:
+        _announce(ctx, closure, ctx.db.approval_rounds.find_one({"_id": f"{gate_id}:{closure['round']}"}))
+
+
 def _advance_past(ctx: Context, project_id: str, stage_name: str) -> None:
     index, stage, stages = _stage_at(ctx, project_id, stage_name)
-    if store.record_advance(ctx.db, project_id, index, stage_name, store.gate_id_for(project_id, stage_name)):
-        following = stages[index + 1]["name"] if index + 1 < len(stages) else None
-        record_event(ctx.db, events.StageAdvanced(
-            event_id=events.event_id_for("stage_advanced", project_id, str(index)), project_id=project_id,
-            from_stage=stage_name, to_stage=following))
+    store.record_advance(ctx.db, project_id, index, stage_name, store.gate_id_for(project_id, stage_name))
+    following = stages[index + 1]["name"] if index + 1 < len(stages) else None
+    record_event(ctx.db, events.StageAdvanced(  # idempotent on its id, like the advance itself
+        event_id=events.event_id_for("stage_advanced", project_id, str(index)), project_id=project_id,
+        from_stage=stage_name, to_stage=following))
 
 
 def advance(ctx: Context, project_id: str) -> dict:
     """Move past the current stage; refused while its gate is open, naming who is pending."""
     _index, stage, _stages_ = _stage_at(ctx, project_id)
     gate_id = store.gate_id_for(project_id, stage["name"])
+    _repair(ctx, gate_id)
     if store.closure(ctx.db, gate_id) is None:
         view = stage_view(ctx, project_id)
         who = ", ".join(view["pending"]) or "nobody has been asked: submit a version"
         raise GateError("gate_open", f"Stage {stage['name']!r} cannot advance while its gate is open; "
                         f"pending: {who}.", 409, pending=view["pending"], stage=stage["name"])
-    _advance_past(ctx, project_id, stage["name"])  # repairs an advance a crash left out
     return workflow_view(ctx, project_id)
 
 

@@ -113,3 +113,27 @@ def test_changes_requested_needs_a_new_version_and_old_approvals_stop_counting(c
         handlers.decide(ctx, gate_id, person("a@x.test"), "approve", "", first["id"])
     assert err.value.code == "wrong_version"
     assert len(store.decisions(db, gate_id, 2)) == 0
+
+
+def test_a_gate_left_met_but_open_by_a_crash_is_closed_and_announced_once(ctx, db):
+    project_id = "p-" + uuid.uuid4().hex[:8]
+    handlers.set_gate(ctx, project_id, "brief-concept", {"approvers": ["a@x.test"]}, "o")
+    version = fake_version(project_id)
+    handlers.submit(ctx, project_id, version, "o")
+    gate_id = store.gate_id_for(project_id, "brief-concept")
+    # the process died after recording the final approval, before closing the gate
+    store.insert_decision(db, {"project_id": project_id, "gate_id": gate_id, "stage": "brief-concept", "round": 1,
+                               "slot": "a@x.test", "seq": 1, "decision": "approve", "reason": "",
+                               "version_id": version["id"], "version_number": 1, "sha256": version["sha256"],
+                               "name": "a", "email": "a@x.test", "decided_at": "2026-12-02T06:00:00.000Z",
+                               "ip": "203.0.113.9", "user_agent": "pytest"})
+    with pytest.raises(GateError) as err:
+        handlers.decide(ctx, gate_id, person("a@x.test"), "changes", "late", None)
+    assert err.value.code == "gate_closed"
+    with pytest.raises(GateError) as err:  # the repair advanced the project; a second changes nothing
+        handlers.advance(ctx, project_id)
+    assert err.value.code == "gate_open" and "rough-cut-internal" in err.value.message
+    assert store.closure(db, gate_id) is not None
+    for kind in ("gate_closed", "version_locked", "stage_advanced"):
+        assert len(events_of(db, project_id, kind)) == 1, kind
+    assert handlers.stage_view(ctx, project_id)["stage"] == "rough-cut-internal"

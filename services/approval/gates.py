@@ -221,7 +221,8 @@ def check_decision(gate: Gate, state: GateState, decisions: list[dict], decider:
                         "the gate waits for a new version.", 409)
     if state.status == "met":
         raise GateError("gate_closed", "This gate's rule is already met; it is closing.", 409)
-    in_turn = [(p, ps, s) for p, ps, s in mine if not ps.sequential or ps.turn == s or ps.met]
+    # In a chain you decide in your turn; one who already approved may still change their mind.
+    in_turn = [(p, ps, s) for p, ps, s in mine if not ps.sequential or ps.turn == s or ps.met or s in ps.approved]
     if not in_turn:
         turns = ", ".join(ps.turn for _p, ps, _s in mine if ps.turn)
         raise GateError("out_of_turn", f"Not your turn yet in this sequential chain: waiting for {turns}.",

@@ -168,3 +168,9 @@ def test_an_edited_or_deleted_decision_breaks_the_chain():
 def test_a_template_stage_without_approvers_is_a_gate_not_set_yet():
     stage = load_templates()["standard"].stages[0]
     assert parse_gate(stage.gate.to_dict()).is_set is False
+
+
+def test_an_earlier_approver_in_a_chain_may_still_change_their_mind():
+    gate = parse_gate({"approvers": [CD, AD, CLIENT], "sequential": True})
+    allowed = decide(gate, [decided(CD)], CD, "changes", reason="on reflection, the opening is too slow")
+    assert (allowed.slot, allowed.seq, allowed.repeat) == (CD, 2, None)

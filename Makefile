@@ -14,6 +14,9 @@ PORT_BASE ?=
 # TEST_DATA=... TEST_PORT_BASE=... so two test runs never share ports or data.
 TEST_DATA ?= $(ROOT)/.data-test
 TEST_PORT_BASE ?= 28000
+# The test stack's signed playback URLs live seconds, not a minute, so the
+# browser tests see the player renew them and a removed member's playback stop.
+TEST_PLAYBACK_TTL ?= 6
 T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=
@@ -45,7 +48,7 @@ status: ## show each component: running/stopped, port, pid
 # and the recipe exits with pytest's status (make shows it as "Error N", exit 2).
 test: install ## run the tests (T=path, default tests) against an isolated stack (.data-test, ports 28xxx)
 	@cd $(ROOT); set -euo pipefail; \
-	export XDG_CONFIG_HOME=$(TEST_DATA)/config; unset FRAMEGATE_CONFIG; \
+	export XDG_CONFIG_HOME=$(TEST_DATA)/config FRAMEGATE_PLAYBACK_TTL=$(TEST_PLAYBACK_TTL); unset FRAMEGATE_CONFIG; \
 	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \
 	$(STACK) up --data $(TEST_DATA) --port-base $(TEST_PORT_BASE); \
 	set -a; eval "$$($(STACK) env --data $(TEST_DATA) --port-base $(TEST_PORT_BASE))"; set +a; \

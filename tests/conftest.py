@@ -69,14 +69,27 @@ def admin(api_url):
     return Api(api_url, _cli_config()["token"])
 
 
+def new_member(api_url: str, db, name: str = "Test Member") -> Api:
+    """A fresh member account (no projects yet), signed in through the API."""
+    email = f"{name.split()[0].lower()}-{uuid.uuid4().hex[:8]}@example.test"
+    accounts.create_user(db, email, name, "member", "correct horse battery")
+    response = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"},
+                             timeout=30)
+    assert response.status_code == 200, response.text
+    return Api(api_url, response.json()["token"])
+
+
 @pytest.fixture
 def member(api_url, db):
     """A fresh member account, signed in through the API."""
-    email = f"member-{uuid.uuid4().hex[:8]}@example.test"
-    accounts.create_user(db, email, "Test Member", "member", "correct horse battery")
-    response = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": "correct horse battery"})
-    assert response.status_code == 200, response.text
-    return Api(api_url, response.json()["token"])
+    return new_member(api_url, db)
+
+
+def add_member(admin: Api, project_id: str, email: str, role: str = "editor") -> dict:
+    """Make a user a member of a project (as the admin), the way an owner would."""
+    response = admin.post(f"/api/v1/projects/{project_id}/members", json={"email": email, "role": role})
+    assert response.status_code == 201, response.text
+    return response.json()
 
 
 @pytest.fixture

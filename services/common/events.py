@@ -142,6 +142,141 @@ class VersionFailed(Event):
     reason: str
 
 
+# --- review: links, notes, viewing -------------------------------------------
+# Note events carry the note's visibility: a consumer that speaks to clients
+# (notify's client mails, a client-facing board) drops `internal` ones.
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkCreated(Event):
+    """A review link was made for one version, or for the current version of an asset."""
+
+    type: ClassVar[str] = "link_created"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    link_id: str
+    asset_id: str
+    version_id: str | None  # None: the link follows the asset's current version
+    kind: str  # internal | client
+    stage: str
+    created_by: str
+    expires_at: str | None = None
+    allowed_domains: list = field(default_factory=list)
+    comments: bool = True
+    download: bool = False
+    password: bool = False  # whether one is set; never the password
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkOpened(Event):
+    """A reviewer opened a link and began a viewing session."""
+
+    type: ClassVar[str] = "link_opened"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    link_id: str
+    session_id: str
+    asset_id: str
+    version_id: str
+    kind: str
+    reviewer_name: str
+    reviewer_email: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkRevoked(Event):
+    """A link was revoked: its sessions stop within the playback URL lifetime."""
+
+    type: ClassVar[str] = "link_revoked"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    link_id: str
+    asset_id: str
+    revoked_by: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteAdded(Event):
+    """A note pinned to a frame (or a range) of a version."""
+
+    type: ClassVar[str] = "note_added"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    note_id: str
+    asset_id: str
+    version_id: str
+    frame: int
+    to_frame: int | None
+    timecode: str
+    text: str
+    visibility: str  # internal | client
+    author_name: str
+    author_email: str
+    author_user_id: str | None = None  # None for a reviewer without an account
+    link_id: str | None = None  # the link it came through, if any
+    mentions: list = field(default_factory=list)  # user ids
+    has_drawing: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteReplied(Event):
+    """A reply in a note's thread."""
+
+    type: ClassVar[str] = "note_replied"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    note_id: str  # the reply's own id
+    parent_note_id: str
+    asset_id: str
+    version_id: str
+    text: str
+    visibility: str
+    author_name: str
+    author_email: str
+    author_user_id: str | None = None
+    link_id: str | None = None
+    mentions: list = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteStatusChanged(Event):
+    """A note was resolved, reopened or set out of scope."""
+
+    type: ClassVar[str] = "note_status_changed"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    note_id: str
+    asset_id: str
+    version_id: str
+    status: str  # open | resolved | out_of_scope
+    previous_status: str
+    visibility: str
+    changed_by: str  # the person's name
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaybackProgress(Event):
+    """What one viewing session has actually played so far (frame ranges, not time on the page)."""
+
+    type: ClassVar[str] = "playback_progress"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    session_id: str
+    asset_id: str
+    version_id: str
+    watched: list  # [[first_frame, last_frame], …], merged, inclusive
+    percent_watched: float
+    link_id: str | None = None
+    viewer_email: str = ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApprovalRecorded(Event):
     """An approver's decision on a gate's version is recorded (append-only, chained)."""

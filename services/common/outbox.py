@@ -4,7 +4,7 @@ write is durable and never lost when the broker is down at that moment.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from pymongo.database import Database
 
@@ -40,8 +40,23 @@ def event_recorded(db: Database, service: str, event_id: str) -> bool:
 
 
 def pending_events(db: Database, service: str, limit: int = 100) -> list[dict]:
+    """Unpublished events due now, oldest first (a deferred one waits for its retry_at)."""
+    due = {"$or": [{"retry_at": {"$exists": False}}, {"retry_at": {"$lte": datetime.now(timezone.utc)}}]}
     return list(
-        db[outbox_collection(service)].find({"published": False}).sort("created_at", ASC).limit(limit)
+        db[outbox_collection(service)].find({"published": False, **due}).sort("created_at", ASC).limit(limit)
+    )
+
+
+def oldest_pending(db: Database, service: str) -> dict | None:
+    """The oldest unpublished event, deferred or not."""
+    return db[outbox_collection(service)].find_one({"published": False}, sort=[("created_at", ASC)])
+
+
+def defer(db: Database, service: str, event_id: str, delay: timedelta) -> None:
+    """Try this event again after `delay` (the broker could not route it), letting later ones go first."""
+    # Written only by the relay, like `published`.
+    db[outbox_collection(service)].update_one(
+        {"_id": event_id}, {"$set": {"retry_at": datetime.now(timezone.utc) + delay}}
     )
 
 

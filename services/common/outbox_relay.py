@@ -1,9 +1,15 @@
 """The outbox relay: publishes stored events to RabbitMQ with publisher confirms.
 
+Every publish is `mandatory`: an event that no queue is bound for comes back
+from the broker instead of vanishing, stays in the outbox unpublished
+(`framegate_outbox_unroutable_total`), and is tried again a little later, so
+an event sent before its consumer first declared its queue still arrives.
+
 Run one per service that writes events:
     python -m services.common.outbox_relay --service ingest
 Events go out the way nameko dispatches them (topic exchange "<service>.events",
-routing key = event type), so nameko `event_handler`s receive them as-is.
+routing key = event type), so the event consumers (services/common/reliable.py)
+receive them as-is.
 """
 from __future__ import annotations
 
@@ -12,8 +18,9 @@ import logging
 import os
 import signal
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from nameko.amqp.publish import UndeliverableMessage
 from nameko.events import get_event_exchange
 from nameko.standalone.events import event_dispatcher
 from prometheus_client import Counter, Gauge
@@ -28,12 +35,16 @@ log = logging.getLogger("framegate.outbox_relay")
 
 PUBLISHED = Counter("framegate_outbox_published_total", "Events published from the outbox", ["service"])
 PUBLISH_FAILURES = Counter("framegate_outbox_publish_failures_total", "Failed publish attempts", ["service"])
+UNROUTABLE = Counter(
+    "framegate_outbox_unroutable_total", "Publishes the broker returned because no queue is bound", ["service"]
+)
 OLDEST_PENDING = Gauge(
     "framegate_outbox_oldest_pending_seconds", "Age of the oldest unpublished event", ["service"]
 )
 
 POLL_SECONDS = 0.3
 BROKER_RETRY_SECONDS = 2.0
+UNROUTABLE_RETRY = timedelta(seconds=5)
 
 
 class Relay:
@@ -51,25 +62,35 @@ class Relay:
             declare=[get_event_exchange(service, config)],
             retry=True,
             retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.2},
+            mandatory=True,
         )
 
     def publish_pending(self) -> int:
-        """Publish what is waiting, oldest first; stop at the first failure to keep order."""
+        """Publish what is waiting, oldest first; stop at the first failure to keep order.
+
+        An event the broker returns as unroutable is deferred, not a failure of
+        the broker: the events after it still go out.
+        """
         events = outbox.pending_events(self.db, self.service)
-        self._observe_lag(events)
+        self._observe_lag()
         for doc in events:
-            self.dispatch(self.service, doc["routing_key"], doc["body"])
+            try:
+                self.dispatch(self.service, doc["routing_key"], doc["body"])
+            except UndeliverableMessage:
+                UNROUTABLE.labels(self.service).inc()
+                outbox.defer(self.db, self.service, doc["_id"], UNROUTABLE_RETRY)
+                log.warning("no queue is bound for this event; kept for another try",
+                            extra={"event_id": doc["_id"], "event_type": doc["routing_key"]})
+                continue
             outbox.mark_published(self.db, self.service, doc["_id"])
             PUBLISHED.labels(self.service).inc()
             log.info("published", extra={"event_id": doc["_id"], "event_type": doc["routing_key"]})
         return len(events)
 
-    def _observe_lag(self, events: list[dict]) -> None:
-        if not events:
-            OLDEST_PENDING.labels(self.service).set(0)
-            return
-        age = datetime.now(timezone.utc) - events[0]["created_at"]
-        OLDEST_PENDING.labels(self.service).set(age.total_seconds())
+    def _observe_lag(self) -> None:
+        oldest = outbox.oldest_pending(self.db, self.service)
+        age = (datetime.now(timezone.utc) - oldest["created_at"]).total_seconds() if oldest else 0
+        OLDEST_PENDING.labels(self.service).set(age)
 
     def run(self) -> None:
         ensure_indexes(self.db, outbox.outbox_indexes(self.service))

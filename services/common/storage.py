@@ -108,6 +108,10 @@ class ObjectStore:
             response.release_conn()
         return digest.hexdigest(), size
 
+    def presign_internal_get(self, bucket: str, key: str, expires: timedelta) -> str:
+        """A GET URL on the store's internal address, for a tool of this service (ffmpeg) to read."""
+        return self.client.presigned_get_object(bucket, key, expires=expires)
+
     def exists(self, bucket: str, key: str) -> bool:
         try:
             self.client.stat_object(bucket, key)

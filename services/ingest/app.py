@@ -11,8 +11,9 @@ from services.common.settings import load_settings
 from services.common.storage import ObjectStore
 from services.common.web import ApiError, amqp_check, install_common, json_body
 
-from . import records, uploads
+from . import access, records, uploads
 from .account_routes import account_blueprint
+from .member_routes import member_blueprint
 from .naming import BadName, check_display_name
 from .openapi import openapi_document
 from .views import asset_view, project_view, version_view
@@ -44,15 +45,20 @@ def create_app(settings=None) -> Flask:
     })
 
     app.register_blueprint(account_blueprint(db, settings))
+    app.register_blueprint(member_blueprint(db))
 
     @app.get("/api/v1/openapi.json")
     def openapi():
         return jsonify(openapi_document())
 
     # Projects, assets, versions ---------------------------------------------
+    # Members see the projects they belong to, admins all; anything of another
+    # project answers 404, as if it did not exist (services/ingest/access.py).
     @app.get("/api/v1/projects")
     def projects():
-        return jsonify({"projects": [project_view(p) for p in records.list_projects(db)]})
+        roles = records.memberships_of(db, g.user.id)
+        found = records.list_projects(db, None if g.user.is_admin else list(roles))
+        return jsonify({"projects": [dict(project_view(p), role=roles.get(p["_id"])) for p in found]})
 
     @app.post("/api/v1/projects")
     def create_project():
@@ -62,14 +68,18 @@ def create_app(settings=None) -> Flask:
             raise ApiError(400, "bad_name", str(err)) from None
         project, created = records.create_project(db, name, g.user.id)
         if not created:
-            raise ApiError(409, "project_exists", f"A project named {project['name']!r} exists.", project=project_view(project))
-        return jsonify(project_view(project)), 201
+            # Only those who may see the project learn its id.
+            visible = g.user.is_admin or access.role_of(db, g.user, project["_id"]) is not None
+            if not visible:
+                raise ApiError(409, "project_exists",
+                               f"A project named {project['name']!r} exists; ask its owner to add you.")
+            raise ApiError(409, "project_exists", f"A project named {project['name']!r} exists.",
+                           project=project_view(project))
+        records.add_member(db, project["_id"], g.user.id, "owner", g.user.id)  # its creator owns it
+        return jsonify(dict(project_view(project), role="owner")), 201
 
     def _project(project_id: str) -> dict:
-        project = records.get_project(db, project_id)
-        if project is None:
-            raise ApiError(404, "unknown_project", f"There is no project with id {project_id!r}.")
-        return project
+        return access.require(db, g.user, project_id, "view")
 
     @app.get("/api/v1/projects/<project_id>/assets")
     def assets(project_id):
@@ -84,10 +94,18 @@ def create_app(settings=None) -> Flask:
 
     @app.get("/api/v1/versions/<version_id>")
     def version(version_id):
-        found = records.get_version(db, version_id)
-        if found is None:
-            raise ApiError(404, "unknown_version", f"There is no version {version_id!r}.")
+        found = access.require_version(db, g.user, version_id)
         return jsonify(versions_with_status([found])[0])
+
+    @app.get("/api/v1/versions/<version_id>/playback")
+    def playback(version_id):
+        """Fresh short-lived CDN URLs for one viewing session; the player asks again
+        before they expire, and a caller who is no longer a member is refused."""
+        found = access.require_version(db, g.user, version_id)
+        ttl = settings.playback_ttl_seconds
+        base = cdn.sign_playback_link(settings, found["project_id"], found["_id"], ttl=ttl)
+        return jsonify({"cdn_base": base, "master": base + "hls/master.m3u8",
+                        "expires_in": ttl, "expires_at": cdn.expiry_of(base)})
 
     def versions_with_status(found: list[dict]) -> list[dict]:
         ids = [v["_id"] for v in found]
@@ -99,9 +117,14 @@ def create_app(settings=None) -> Flask:
         playable = version["status"] in ("playable", "ready") and version["facts"].get("kind") != "image"
         version["playback"] = {
             "player_url": f"{settings.public_url.rstrip('/')}/versions/{version['id']}",
-            "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"]) if playable else None,
-            # Same-origin path through the CDN, for thumbnails in lists.
-            "poster_url": cdn.sign_playback_path(settings, version["project_id"], version["id"], "poster.jpg")
+            # For HLS clients outside the page (CLI, ffprobe, VLC): a longer lifetime
+            # than the page's, which refreshes its own (/playback above).
+            "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"],
+                                             ttl=settings.api_playback_ttl_seconds) if playable else None,
+            # Through the CDN (a same-origin path when it is the platform's own nginx), for
+            # thumbnails in lists (loaded at once, so the page's short lifetime is enough).
+            "poster_url": cdn.sign_playback_link(settings, version["project_id"], version["id"], "poster.jpg",
+                                                 ttl=settings.playback_ttl_seconds)
             if version["status"] == "ready" else None,
         }
         return version

@@ -1,4 +1,4 @@
-"""The ingest service's MongoDB records: projects, assets, versions, uploads.
+"""The ingest service's MongoDB records: projects, members, assets, versions, uploads.
 
 Every race (two assets of one name, two uploads taking the next version
 number, two completions of one upload) is decided by a unique index.
@@ -16,6 +16,9 @@ from services.common.outbox import outbox_indexes
 
 INDEXES = [
     Index("projects", (("name_key", ASC),), unique=True),
+    Index("project_members", (("user_id", ASC),)),
+    Index("project_members", (("project_id", ASC),)),
+    Index("member_changes", (("project_id", ASC), ("at", ASC))),
     Index("assets", (("project_id", ASC), ("name_key", ASC)), unique=True),
     Index("versions", (("asset_id", ASC), ("number", ASC)), unique=True),
     Index("versions", (("project_id", ASC), ("created_at", DESC))),
@@ -52,8 +55,61 @@ def get_project(db: Database, project_id: str) -> dict | None:
     return db.projects.find_one({"_id": project_id})
 
 
-def list_projects(db: Database) -> list[dict]:
-    return list(db.projects.find().sort("name_key", ASC))
+def list_projects(db: Database, ids: list[str] | None = None) -> list[dict]:
+    """All projects, or only those with these ids (a member's)."""
+    query = {} if ids is None else {"_id": {"$in": ids}}
+    return list(db.projects.find(query).sort("name_key", ASC))
+
+
+# Members --------------------------------------------------------------------
+# One document per (project, user), `_id` "<project_id>:<user_id>", so a user
+# is a member once however many requests race to add them. Every change is
+# also appended to `member_changes`, the history of who gave whom which role.
+
+def member_id(project_id: str, user_id: str) -> str:
+    return f"{project_id}:{user_id}"
+
+
+def _record_change(db: Database, project_id: str, user_id: str, role: str | None, by: str) -> None:
+    db.member_changes.insert_one({"_id": new_id(), "project_id": project_id, "user_id": user_id,
+                                  "role": role, "by": by, "at": now()})
+
+
+def add_member(db: Database, project_id: str, user_id: str, role: str, by: str) -> dict | None:
+    """The new membership, or None when the user is a member already."""
+    doc = {"_id": member_id(project_id, user_id), "project_id": project_id, "user_id": user_id,
+           "role": role, "added_by": by, "added_at": now()}
+    if not insert_unique(db.project_members, doc):
+        return None
+    _record_change(db, project_id, user_id, role, by)
+    return doc
+
+
+def get_member(db: Database, project_id: str, user_id: str) -> dict | None:
+    return db.project_members.find_one({"_id": member_id(project_id, user_id)})
+
+
+def list_members(db: Database, project_id: str) -> list[dict]:
+    return list(db.project_members.find({"project_id": project_id}).sort("added_at", ASC))
+
+
+def memberships_of(db: Database, user_id: str) -> dict[str, str]:
+    """{project_id: role} for every project the user belongs to."""
+    return {m["project_id"]: m["role"] for m in db.project_members.find({"user_id": user_id})}
+
+
+def set_member_role(db: Database, project_id: str, user_id: str, role: str, by: str) -> None:
+    # Two owners changing one member's role at once: the last write wins, and
+    # both changes are in the history. Nothing else depends on the order.
+    db.project_members.update_one({"_id": member_id(project_id, user_id)}, {"$set": {"role": role}})
+    _record_change(db, project_id, user_id, role, by)
+
+
+def remove_member(db: Database, project_id: str, user_id: str, by: str) -> bool:
+    removed = db.project_members.delete_one({"_id": member_id(project_id, user_id)}).deleted_count > 0
+    if removed:
+        _record_change(db, project_id, user_id, None, by)
+    return removed
 
 
 # Assets ---------------------------------------------------------------------

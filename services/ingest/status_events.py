@@ -4,9 +4,8 @@
 """
 from __future__ import annotations
 
-from nameko.events import event_handler
-
 from services.common.nameko_deps import Database, OpsEndpoints
+from services.common.reliable import reliable_event_handler
 
 from . import records
 from .version_status import state_for_event
@@ -24,18 +23,18 @@ class VersionStatusRecorder(OpsEndpoints):
     name = "ingest_version_status"
     db = Database(records.INDEXES)
 
-    @event_handler("transcode", "transcode_progress", reliable_delivery=True)
+    @reliable_event_handler("transcode", "transcode_progress")
     def on_progress(self, body: dict) -> None:
         record(self.db, body)
 
-    @event_handler("transcode", "version_playable", reliable_delivery=True)
+    @reliable_event_handler("transcode", "version_playable")
     def on_playable(self, body: dict) -> None:
         record(self.db, body)
 
-    @event_handler("transcode", "version_ready", reliable_delivery=True)
+    @reliable_event_handler("transcode", "version_ready")
     def on_ready(self, body: dict) -> None:
         record(self.db, body)
 
-    @event_handler("transcode", "version_failed", reliable_delivery=True)
+    @reliable_event_handler("transcode", "version_failed")
     def on_failed(self, body: dict) -> None:
         record(self.db, body)

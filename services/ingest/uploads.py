@@ -23,7 +23,7 @@ from services.common.outbox import record_event
 from services.common.storage import ObjectStore, StoredPart
 from services.common.web import ApiError
 
-from . import records
+from . import access, records
 from .media_facts import MediaRejected
 from .naming import BadName, check_display_name, check_filename, default_asset_name
 from .probe import probe_file
@@ -62,8 +62,7 @@ def part_count(size: int, part_size: int) -> int:
 
 def start_batch(ctx: Ingest, user, project_id: str, files: list) -> tuple[list[dict], bool]:
     """Open (or resume) one upload per file; returns (items, any_accepted)."""
-    if not isinstance(project_id, str) or not records.get_project(ctx.db, project_id):
-        raise ApiError(404, "unknown_project", f"There is no project with id {project_id!r}.")
+    access.require(ctx.db, user, project_id, "upload")  # 404 to non-members, 403 to viewers
     if not isinstance(files, list) or not files:
         raise ApiError(400, "no_files", "Send at least one file in 'files'.")
     if len(files) > 500:
@@ -176,8 +175,11 @@ def _stored_parts(ctx: Ingest, upload: dict) -> list[StoredPart]:
 
 def load_upload(ctx: Ingest, user, upload_id: str) -> dict:
     upload = records.get_upload(ctx.db, upload_id)
+    missing = ApiError(404, "unknown_upload", f"There is no open upload {upload_id!r}.")
     if upload is None or (upload["created_by"] != user.id and not user.is_admin):
-        raise ApiError(404, "unknown_upload", f"There is no open upload {upload_id!r}.")
+        raise missing
+    # Still allowed to upload there: a removed member's upload is gone to them, a viewer's refused.
+    access.require(ctx.db, user, upload["project_id"], "upload", not_found=missing)
     return upload
 
 

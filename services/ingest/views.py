@@ -43,3 +43,15 @@ def version_view(v: dict, states: list[dict] | None = None, progress: dict | Non
         "created_at": _iso(v.get("created_at")),
         "created_by": v.get("created_by"),
     }
+
+
+def member_view(m: dict, user) -> dict:
+    """A membership on the wire, with the user's name and e-mail (None if the user is gone)."""
+    return {
+        "project_id": m["project_id"],
+        "user_id": m["user_id"],
+        "email": user.email if user else None,
+        "name": user.name if user else None,
+        "role": m["role"],
+        "added_at": _iso(m.get("added_at")),
+    }

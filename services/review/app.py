@@ -15,9 +15,12 @@ from services.common.settings import load_settings
 from services.common.storage import ObjectStore
 from services.common.web import ApiError, install_common, public
 
+from . import notes_store
 from .ingest_client import IngestClient
+from .notes_api import notes_blueprint
 from .origin import origin_blueprint
 from .pages import pages_blueprint
+from .stills import stills_for
 
 REPO = Path(__file__).resolve().parents[2]
 HLSJS_DEFAULT = REPO / ".cache" / "npm" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
@@ -37,6 +40,7 @@ def create_app(settings=None) -> Flask:
     def prepare_once():
         if not app.config.get("prepared"):
             ensure_indexes(db, accounts.INDEXES)
+            ensure_indexes(db, notes_store.INDEXES)
             app.config["prepared"] = True
 
     install_common(app, "review", lambda: db, {"mongo": lambda: ping(db), "s3": store.ping},
@@ -51,4 +55,5 @@ def create_app(settings=None) -> Flask:
 
     app.register_blueprint(origin_blueprint(settings, store))
     app.register_blueprint(pages_blueprint(settings, db, ingest))
+    app.register_blueprint(notes_blueprint(db, ingest, stills_for(store)))
     return app

@@ -2,21 +2,20 @@
 
     nameko run services.transcode.dispatch:TranscodeDispatch --config <yaml>
 
-nameko acknowledges the event only after the job is queued (with publisher
-confirms), and the claim on event_id keeps a redelivered event from queueing
-the same job twice.
+The event is acknowledged only after the job is queued (with publisher
+confirms); a failure sends it back for another try (services.common.reliable),
+and the claim on event_id keeps a redelivered event from queueing the same job
+twice.
 """
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from nameko.events import event_handler
-from nameko.messaging import consume
-
 from services.common.consumer import handle_once
 from services.common.events import VersionFailed, VersionUploaded, event_id_for, from_wire
 from services.common.outbox import outbox_indexes, record_event
 from services.common.nameko_deps import Database, OpsEndpoints
+from services.common.reliable import reliable_consume, reliable_event_handler
 from services.common.settings import load_settings
 
 from .celery_app import TRANSCODE_TASK, app
@@ -53,11 +52,11 @@ class TranscodeDispatch(OpsEndpoints):
     name = "transcode_dispatch"
     db = Database(outbox_indexes("transcode"))
 
-    @event_handler("ingest", "version_uploaded", reliable_delivery=True)
+    @reliable_event_handler("ingest", "version_uploaded")
     def on_version_uploaded(self, payload: dict) -> None:
         handle_once(self.db, self.name, from_wire(payload), enqueue)
 
-    @consume(dead_letter_queue)
+    @reliable_consume(dead_letter_queue)
     def on_dead_job(self, body) -> None:
         # A Celery message body (protocol 2) is [args, kwargs, embed]; args[0] is the job.
         fail_dead_job(self.db, body[0][0])

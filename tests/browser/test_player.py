@@ -12,6 +12,7 @@ import pytest
 
 from services.common.timecode import frames_to_smpte, smpte_to_frames
 from tests.browser.conftest import sign_in
+from tests.conftest import add_member
 from tests.browser.framecode import DECODE_JS as DECODE, make_clip, make_renditions
 from tests.integration.uploading import upload
 
@@ -25,13 +26,14 @@ CLIPS = {
 
 
 @pytest.fixture(scope="module", params=list(CLIPS))
-def playable(request, admin, store, settings, media_dir):
+def playable(request, admin, store, settings, media_dir, reviewer):
     """A real version (uploaded through the API, so it has facts) whose
     renditions are put where the transcode worker would put them."""
     rate, start_tc = CLIPS[request.param]
     name = request.param.replace(".", "")
     master = make_clip(Path(media_dir) / f"framecode-{name}.mp4", rate, start_timecode=start_tc)
     project = admin.post("/api/v1/projects", json={"name": f"Player {name} {uuid.uuid4().hex[:6]}"}).json()
+    add_member(admin, project["id"], reviewer[0], "viewer")
     response = upload(admin, project["id"], master, asset=f"Frame code {request.param}")
     assert response.status_code == 201, response.text
     version = wait_for_any_transcode(admin, response.json())

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import sign_in
+from tests.conftest import add_member
 from tests.browser.framecode import _BLOCKS, DECODE_JS, FFMPEG
 from tests.integration.uploading import wait_for_status
 from tests.integration.uploading import upload
@@ -73,9 +74,10 @@ def make_slow_clip(dirpath: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def media_project(admin):
+def media_project(admin, reviewer):
     response = admin.post("/api/v1/projects", json={"name": f"Player media {uuid.uuid4().hex[:6]}"})
     assert response.status_code == 201, response.text
+    add_member(admin, response.json()["id"], reviewer[0], "viewer")
     return response.json()
 
 

@@ -18,6 +18,7 @@ import requests
 
 from tests import media
 from tests.browser.conftest import sign_in
+from tests.conftest import add_member
 from tests.integration.uploading import file_sha256, put_parts
 
 SCREENSHOTS = Path("/tmp")
@@ -36,9 +37,10 @@ def signed_in_api(api_url, reviewer):
 
 
 @pytest.fixture
-def empty_project(admin):
+def empty_project(admin, reviewer):
     response = admin.post("/api/v1/projects", json={"name": f"Uploads {uuid.uuid4().hex[:8]}"})
     assert response.status_code == 201, response.text
+    add_member(admin, response.json()["id"], reviewer[0], "editor")
     return response.json()
 
 

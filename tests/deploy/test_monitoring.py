@@ -72,7 +72,8 @@ def test_the_dashboard_covers_the_platform_metrics():
     text = " ".join(dashboard_queries())
     for metric in ("framegate_http_requests_total", "framegate_http_request_seconds_bucket",
                    "framegate_outbox_oldest_pending_seconds", "framegate_outbox_published_total",
-                   "framegate_outbox_publish_failures_total"):
+                   "framegate_outbox_publish_failures_total", "framegate_events_handler_failures_total",
+                   "framegate_events_dead_lettered_total"):
         assert metric in text, metric
 
 

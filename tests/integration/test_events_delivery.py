@@ -7,17 +7,21 @@ import json
 import os
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import requests
 from kombu import Connection, Exchange, Queue
 
 from framegate import stack
 from services.common import events
-from services.common.consumer import ClaimedElsewhere, handle_once
-from services.common.outbox import outbox_collection
+from services.common.consumer import DEFAULT_LEASE, HANDLED, ClaimedElsewhere, handle_once
+from services.common.outbox import defer, oldest_pending, outbox_collection, pending_events, record_event
+from services.common.settings import local_port
 from tests import media
-from tests.integration.uploading import upload
+from tests.integration.uploading import upload, wait_for_status
+from tests.integration.waiting import wait_until
 
 INGEST_EVENTS = Exchange("ingest.events", type="topic", durable=True)
 
@@ -69,11 +73,9 @@ def test_version_uploaded_is_published_with_the_version(admin, project, media_di
 
 @pytest.mark.slow
 def test_an_upload_while_rabbitmq_is_down_is_announced_when_it_returns(admin, project, media_dir, settings, listener, db, api_url):
-    import requests
-
     stack.stop_component(data_dir(), "rabbitmq")
     try:
-        health = requests.get(api_url + "/healthz", timeout=30)
+        health = requests.get(f"http://127.0.0.1:{local_port('ingest')}/healthz", timeout=30)  # its own port
         assert health.status_code == 503 and health.json()["checks"]["amqp"].startswith("down")
         done = upload(admin, project["id"], media.make_h264_2398(media_dir))
         assert done.status_code == 201, done.text  # the upload itself does not need the broker
@@ -100,18 +102,21 @@ def test_a_consumer_acts_once_on_a_duplicated_event(db):
     assert ran == [True, False, False] and effects == [event]
 
 
-def test_racing_deliveries_of_one_event_run_the_handler_once(db):
-    event = sample_event()
-    effects = []
-
+def deliver_at_once(db, consumer: str, event, effects: list, times: int = 10) -> list[bool]:
+    """`times` deliveries of one event at the same moment; True where the handler ran."""
     def deliver(_):
         try:
-            return handle_once(db, "racing-consumer", event, lambda e: (time.sleep(0.2), effects.append(e)))
+            return handle_once(db, consumer, event, lambda e: (time.sleep(0.2), effects.append(e)))
         except ClaimedElsewhere:
             return False
 
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(deliver, range(10)))
+    with concurrent.futures.ThreadPoolExecutor(times) as pool:
+        return list(pool.map(deliver, range(times)))
+
+
+def test_racing_deliveries_of_one_event_run_the_handler_once(db):
+    effects = []
+    results = deliver_at_once(db, "racing-consumer", sample_event(), effects)
     assert results.count(True) == 1 and len(effects) == 1
 
 
@@ -125,3 +130,57 @@ def test_a_failed_handler_leaves_the_event_for_a_redelivery(db):
         handle_once(db, "flaky-consumer", event, broken)
     effects = []
     assert handle_once(db, "flaky-consumer", event, effects.append) is True and effects == [event]
+
+
+def test_of_racing_processes_exactly_one_takes_over_an_abandoned_claim(db):
+    """A claim whose process died long ago: ten deliveries find it at once, one takes it over."""
+    event = sample_event()
+    abandoned = datetime.now(timezone.utc) - DEFAULT_LEASE * 2
+    db[HANDLED].insert_one({"_id": f"takeover-consumer:{event.event_id}", "state": "started", "started_at": abandoned})
+    effects = []
+    results = deliver_at_once(db, "takeover-consumer", event, effects)
+    assert results.count(True) == 1 and len(effects) == 1
+    assert handle_once(db, "takeover-consumer", event, effects.append) is False  # and it is done
+
+
+def bound_queues(settings, exchange: str, routing_key: str) -> list[str]:
+    """The queues bound to an exchange with a routing key (RabbitMQ's management API)."""
+    url = f"http://127.0.0.1:{local_port('amqp_management')}/api/exchanges/%2F/{exchange}/bindings/source"
+    auth = (os.environ["FRAMEGATE_STACK_AMQP_USER"], os.environ["FRAMEGATE_STACK_AMQP_PASSWORD"])
+    bindings = requests.get(url, auth=auth, timeout=10).json()
+    return [b["destination"] for b in bindings if b["routing_key"] == routing_key and b["destination_type"] == "queue"]
+
+
+@pytest.mark.slow
+def test_an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(admin, project, media_dir, settings, db):
+    """The broker drops what it cannot route: such an event is not marked
+    published, and goes out once its consumer has declared its queue."""
+    outbox = db[outbox_collection("ingest")]
+    stack.stop_component(data_dir(), "transcode-dispatch")
+    try:
+        with Connection(settings.amqp_url) as conn:
+            for queue in bound_queues(settings, INGEST_EVENTS.name, "version_uploaded"):
+                conn.channel().queue_delete(queue)
+        version = upload(admin, project["id"], media.make_h264_2398(media_dir)).json()
+        tried = wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "$or": [
+            {"published": True}, {"retry_at": {"$exists": True}}]}), 30, "a publish attempt")
+        assert tried["published"] is False
+    finally:
+        stack.start_component(data_dir(), "transcode-dispatch")
+    wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "published": True}), 60, "the publish")
+    assert wait_for_status(admin, version["id"], {"ready", "failed"})["status"] == "ready"
+
+
+def test_a_deferred_event_does_not_hold_back_the_ones_after_it(db):
+    """An event the broker returned waits for its retry; later events are still due,
+    and the oldest-pending age (what OutboxLagging watches) still counts it."""
+    scratch = db.client[f"{db.name}_outbox_test"]  # no relay reads this database
+    try:
+        first, second = sample_event(), sample_event()
+        for event in (first, second):
+            record_event(scratch, event)
+        defer(scratch, "ingest", first.event_id, timedelta(hours=1))
+        assert [d["_id"] for d in pending_events(scratch, "ingest")] == [second.event_id]
+        assert oldest_pending(scratch, "ingest")["_id"] == first.event_id
+    finally:
+        db.client.drop_database(scratch.name)

@@ -41,6 +41,39 @@ SAMPLES = {
         event_id="6a1e", occurred_at="2026-11-26T12:00:04.000Z", project_id="p1", asset_id="a1",
         version_id="v1", code="decode_error", reason="The master's video stream could not be decoded at 00:00:01.",
     ),
+    "link_created": events.LinkCreated(
+        event_id="7b01", occurred_at="2026-12-02T09:00:00.000Z", project_id="p1", link_id="l1", asset_id="a1",
+        version_id=None, kind="client", stage="First cut", created_by="u1", expires_at="2026-12-31T18:00:00Z",
+        allowed_domains=["agency.example"], comments=True, download=False, password=True,
+    ),
+    "link_opened": events.LinkOpened(
+        event_id="7b02", occurred_at="2026-12-02T09:01:00.000Z", project_id="p1", link_id="l1", session_id="s1",
+        asset_id="a1", version_id="v3", kind="client", reviewer_name="Ann Lee", reviewer_email="ann@agency.example",
+    ),
+    "link_revoked": events.LinkRevoked(
+        event_id="7b03", occurred_at="2026-12-02T10:00:00.000Z", project_id="p1", link_id="l1", asset_id="a1",
+        revoked_by="u1",
+    ),
+    "note_added": events.NoteAdded(
+        event_id="7b04", occurred_at="2026-12-02T09:02:00.000Z", project_id="p1", note_id="n1", asset_id="a1",
+        version_id="v3", frame=1800, to_frame=1829, timecode="01:01:00;02", text="Logo too small @ed",
+        visibility="client", author_name="Ann Lee", author_email="ann@agency.example", link_id="l1",
+        mentions=["u2"], has_drawing=True,
+    ),
+    "note_replied": events.NoteReplied(
+        event_id="7b05", occurred_at="2026-12-02T09:03:00.000Z", project_id="p1", note_id="n2",
+        parent_note_id="n1", asset_id="a1", version_id="v3", text="Fixed in v4", visibility="client",
+        author_name="Ed", author_email="ed@studio.example", author_user_id="u2",
+    ),
+    "note_status_changed": events.NoteStatusChanged(
+        event_id="7b06", occurred_at="2026-12-02T09:04:00.000Z", project_id="p1", note_id="n1", asset_id="a1",
+        version_id="v3", status="resolved", previous_status="open", visibility="client", changed_by="Ed",
+    ),
+    "playback_progress": events.PlaybackProgress(
+        event_id="7b07", occurred_at="2026-12-02T09:05:00.000Z", project_id="p1", session_id="s1", asset_id="a1",
+        version_id="v3", watched=[[0, 899], [1200, 1799]], percent_watched=62.5, link_id="l1",
+        viewer_email="ann@agency.example",
+    ),
     "approval_recorded": events.ApprovalRecorded(
         event_id="7a1a", occurred_at="2026-11-26T13:00:00.000Z", project_id="p1", gate_id="g1",
         stage="client-rough-cut", round=2, decision_id="d1", version_id="v2", version_number=2,

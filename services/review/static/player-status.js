@@ -1,6 +1,8 @@
 // The version's status, kept live for every kind of player: the page's
 // config is the first word, the version JSON from the ingest API (polled
 // until the version is ready or failed) the latest.
+import { currentBase, fresh } from "./playback-session.js";
+
 const config = JSON.parse(document.getElementById("player-data").textContent);
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 1500;
@@ -16,11 +18,12 @@ export function startable(kind, status) {
   return kind === "image" ? status === "ready" : ["playable", "ready"].includes(status);
 }
 
-/** A signed CDN URL for a stored rendition ("poster", "image", "waveform"), or null if there is none yet. */
+/** A signed CDN URL (with the session's current token) for a stored rendition
+ * ("poster", "image", "waveform"), or null if there is none yet. */
 export function renditionUrl(name, version = latest) {
   const key = version && version.renditions && version.renditions[name];
-  if (!key) return config[name] || null;
-  return config.cdn_base + (key.startsWith(config.prefix) ? key.slice(config.prefix.length) : key);
+  if (!key) return config[name] ? fresh(config[name]) : null;
+  return currentBase() + (key.startsWith(config.prefix) ? key.slice(config.prefix.length) : key);
 }
 
 export function latestVersion() { return latest; }

@@ -8,6 +8,7 @@
 //
 // player-page.js imports this module once the version is playable.
 import { playHls } from "./hls-source.js";
+import { fresh } from "./playback-session.js";
 import { makeShuttle } from "./shuttle.js";
 import { onVersion, renditionUrl } from "./player-status.js";
 import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
@@ -167,7 +168,7 @@ async function loadFilmstrip(version) {
     config.filmstrip = renditionUrl("thumbnails_vtt", version);
   }
   try {
-    const response = await fetch(config.filmstrip);
+    const response = await fetch(fresh(config.filmstrip));
     if (response.ok) thumbnails = parseThumbnailVtt(await response.text(), response.url);
   } catch (err) { /* no filmstrip yet: no preview */ }
 }
@@ -196,7 +197,7 @@ seekbar.addEventListener("mousemove", (event) => {
   const preview = $("preview"), image = $("preview-image");
   if (cue && cue.xywh.length === 4) {
     const [cx, cy, w, h] = cue.xywh;
-    Object.assign(image.style, { width: `${w}px`, height: `${h}px`, backgroundImage: `url("${cue.url}")`,
+    Object.assign(image.style, { width: `${w}px`, height: `${h}px`, backgroundImage: `url("${fresh(cue.url)}")`,
       backgroundPosition: `-${cx}px -${cy}px` });
     image.hidden = false;
   } else {

@@ -31,7 +31,7 @@ def decide(who, gate_id, decision="approve", reason="", version_id=None):
 
 def test_a_three_stage_production(api_url, db, admin, project, media_dir):
     p = f"{A}/projects/{project['id']}"
-    cd, ad, client, legal, brand = (signed_in(api_url, db, n) for n in ("director", "account", "client", "legal", "brand"))
+    cd, ad, client, legal, brand = (signed_in(api_url, db, n, admin, project) for n in ("director", "account", "client", "legal", "brand"))
     v1 = ready(admin, project["id"], media.make_h264_2398(media_dir))
     v2 = ready(admin, project["id"], media.make_mov_25_tc(media_dir))
     assert (v1["asset_id"], v1["number"], v2["number"]) == (v2["asset_id"], 1, 2)

@@ -14,7 +14,7 @@ from tests.integration.test_approval_api import A, ready_version, signed_in  # n
 
 def close_a_gate(api_url, db, admin, project, version):
     base = f"{A}/projects/{project['id']}"
-    cd, client = signed_in(api_url, db, "director"), signed_in(api_url, db, "client")
+    cd, client = signed_in(api_url, db, "director", admin, project), signed_in(api_url, db, "client", admin, project)
     admin.put(f"{base}/stages/brief-concept/gate", json={"approvers": [cd.email, client.email], "sequential": True,
                                                          "scope": "Story, tone and casting; not the grade."})
     gate_id = admin.post(f"{base}/submit", json={"version_id": version["id"]}).json()["gate_id"]

@@ -29,7 +29,7 @@ def as_user(capsys, monkeypatch):
 
 
 def test_a_gate_from_the_command_line(api_url, db, admin, project, ready_version, as_user, tmp_path):
-    cd, client = signed_in(api_url, db, "director"), signed_in(api_url, db, "client")
+    cd, client = signed_in(api_url, db, "director", admin, project), signed_in(api_url, db, "client", admin, project)
     boss = admin.session.headers["Authorization"][7:]
     ckey, dkey = client.session.headers["Authorization"][7:], cd.session.headers["Authorization"][7:]
     name = project["name"]

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from framegate import config
+from framegate import cli_approval, config
 from framegate.config import FramegateError
 from framegate.client import ApiClient
 from framegate.progress import format_bytes, format_duration, format_fps, progress_for
@@ -221,7 +221,12 @@ def cmd_login(args: argparse.Namespace) -> int:
 def cmd_projects(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
     if args.projects_command == "create":
+        if args.workflow:  # an unknown template is refused before anything is created
+            cli_approval.template(client, args.workflow)
         project, created = client.create_project(args.name)
+        if args.workflow:
+            cli_approval.set_workflow(client, project["id"], args.workflow)
+            project = {**project, "workflow": args.workflow}
         if args.json:
             _json_line({**project, "created": created}, sys.stdout)
         else:
@@ -438,6 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     projects_commands = projects.add_subparsers(dest="projects_command", metavar="create NAME")
     create = projects_commands.add_parser("create", help="create a project")
     create.add_argument("name")
+    create.add_argument("--workflow", metavar="TEMPLATE", help="its workflow template (default: standard)")
     create.add_argument("--json", action="store_true", help="print the project as JSON")
     projects.set_defaults(handler=cmd_projects)
 
@@ -502,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     versions.add_argument("--asset")
     versions.add_argument("--json", action="store_true", help="one JSON object per line")
     versions.set_defaults(handler=cmd_versions)
+    cli_approval.register(commands)
     return parser
 
 

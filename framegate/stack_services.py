@@ -85,6 +85,13 @@ class Review(GunicornApp):
     app = "services.review.app:create_app()"
 
 
+class Approval(GunicornApp):
+    name = "approval"
+    module = "services.approval.app"
+    health_port = "approval"
+    app = "services.approval.app:create_app()"
+
+
 class OutboxRelay(Service):
     name = "outbox-relay"
     module = "services.common.outbox_relay"
@@ -114,6 +121,12 @@ class TranscodeRelay(OutboxRelay):
     name = "transcode-relay"
     health_port = "transcode_relay"
     source = "transcode"
+
+
+class ApprovalRelay(OutboxRelay):
+    name = "approval-relay"
+    health_port = "approval_relay"
+    source = "approval"
 
 
 class NamekoService(Service):

@@ -275,3 +275,64 @@ class PlaybackProgress(Event):
     percent_watched: float
     link_id: str | None = None
     viewer_email: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalRecorded(Event):
+    """An approver's decision on a gate's version is recorded (append-only, chained)."""
+
+    type: ClassVar[str] = "approval_recorded"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    gate_id: str
+    stage: str
+    round: int
+    decision_id: str
+    version_id: str
+    version_number: int
+    decision: str  # approve | changes
+    email: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateClosed(Event):
+    """A gate's rule is met for one version; the gate takes no more decisions."""
+
+    type: ClassVar[str] = "gate_closed"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    gate_id: str
+    stage: str
+    round: int
+    version_id: str
+    version_number: int
+    sha256: str
+    decision_ids: list = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageAdvanced(Event):
+    """The project moved past a stage whose gate closed."""
+
+    type: ClassVar[str] = "stage_advanced"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    from_stage: str
+    to_stage: str | None  # None once the final stage closed
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionLocked(Event):
+    """An approved version is locked: its master, renditions, notes and decisions must not change."""
+
+    type: ClassVar[str] = "version_locked"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    asset_id: str
+    version_id: str
+    gate_id: str

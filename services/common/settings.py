@@ -21,6 +21,8 @@ PORT_OFFSETS = {
     "transcode_dispatch": 106,
     "transcode_relay": 107,
     "ingest_reconciler": 108,
+    "approval": 121,  # after the transcode workers' 111-118
+    "approval_relay": 122,
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,

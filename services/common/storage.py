@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from io import BytesIO
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -178,6 +179,19 @@ class ObjectStore:
             if err.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
                 return False
             raise
+
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store a small object (a certificate, a report) from memory."""
+        self.client.put_object(bucket, key, BytesIO(data), len(data), content_type=content_type)
+
+    def get_bytes(self, bucket: str, key: str) -> bytes:
+        """Read a small object whole (never a master or a rendition)."""
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
 
     def remove(self, bucket: str, key: str) -> None:
         self.client.remove_object(bucket, key)

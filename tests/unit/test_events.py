@@ -74,6 +74,24 @@ SAMPLES = {
         version_id="v3", watched=[[0, 899], [1200, 1799]], percent_watched=62.5, link_id="l1",
         viewer_email="ann@agency.example",
     ),
+    "approval_recorded": events.ApprovalRecorded(
+        event_id="7a1a", occurred_at="2026-11-26T13:00:00.000Z", project_id="p1", gate_id="g1",
+        stage="client-rough-cut", round=2, decision_id="d1", version_id="v2", version_number=2,
+        decision="changes", email="client@brand.test", reason="Logo too small in the end card.",
+    ),
+    "gate_closed": events.GateClosed(
+        event_id="7a1b", occurred_at="2026-11-26T13:00:01.000Z", project_id="p1", gate_id="g1",
+        stage="client-rough-cut", round=3, version_id="v3", version_number=3, sha256="0" * 64,
+        decision_ids=["d2", "d3"],
+    ),
+    "stage_advanced": events.StageAdvanced(
+        event_id="7a1c", occurred_at="2026-11-26T13:00:02.000Z", project_id="p1",
+        from_stage="client-rough-cut", to_stage="colour-grade",
+    ),
+    "version_locked": events.VersionLocked(
+        event_id="7a1d", occurred_at="2026-11-26T13:00:03.000Z", project_id="p1", asset_id="a1",
+        version_id="v3", gate_id="g1",
+    ),
 }
 
 

@@ -1,0 +1,190 @@
+"""The approval service's HTTP API: workflows, gates, submissions, decisions
+(Flask). Routes are thin: decode, check access over ingest's API, call a handler."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.common import accounts
+from services.common.logs import configure_logging
+from services.common.mongo import connect, ensure_indexes, ping
+from services.common.outbox import outbox_indexes
+from services.common.settings import load_settings
+from services.common.storage import ObjectStore
+from services.common.web import ApiError, install_common, json_body, public
+
+from . import certificates, handlers, store
+from .gates import GateError
+from .ingest_client import IngestClient
+from .openapi import openapi_document
+from .signing_key import signing_key
+from .templates import load_templates
+
+PREFIX = "/api/v1/approval"
+MAX_PDF_BYTES = 20 * 1024 * 1024
+log = logging.getLogger("framegate.approval")
+MANAGERS = ("owner", None)  # None: admin, or an ingest without project roles
+
+
+def create_app(settings=None) -> Flask:
+    settings = settings or load_settings()
+    configure_logging("approval")
+    app = Flask(__name__, template_folder="pages")
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    db = connect(settings)
+    ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url)
+    objects = ObjectStore(settings)
+    certifier = certificates.Certifier(db, objects, lambda: signing_key(db, settings.public_url), settings.public_url)
+
+    def issue_certificate(closure: dict) -> None:
+        # The gate is closed whatever happens here; a failed certificate is
+        # made again when someone asks for it.
+        try:
+            certificates.issue(certifier, closure)
+        except Exception:
+            log.exception("certificate not issued yet", extra={"gate_id": closure["_id"]})
+
+    ctx = handlers.Context(db, load_templates, on_close=issue_certificate)
+
+    @app.before_request
+    def prepare_once():
+        if not app.config.get("prepared"):
+            ensure_indexes(db, accounts.INDEXES + store.INDEXES + outbox_indexes("approval"))
+            objects.ensure_buckets()
+            signing_key(db, settings.public_url)  # made at first start, never again
+            app.config["prepared"] = True
+
+    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping})
+
+    @app.errorhandler(GateError)
+    def gate_error(err: GateError):
+        return jsonify({"error": err.code, "message": err.message, **err.extra}), err.status
+
+    def project_for_caller(project_id: str, manage: bool = False) -> dict:
+        """The project as ingest shows it to the caller; 404 for projects they cannot see."""
+        project = ingest.project(g.session_token, project_id)
+        if project is None:
+            raise ApiError(404, "project_not_found", f"No project {project_id} that you can see.")
+        if manage and not g.user.is_admin and project.get("role") not in MANAGERS:
+            raise ApiError(403, "owners_only", "Only the project's owners manage its workflow and gates.")
+        return project
+
+    def text_field(body: dict, name: str, required: bool = True) -> str:
+        value = body.get(name)
+        if value is None and not required:
+            return ""
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise ApiError(400, f"invalid_{name}", f"'{name}' must be a non-empty string.")
+        return value.strip()
+
+    @app.get(f"{PREFIX}/openapi.json")
+    @public
+    def openapi():
+        return jsonify(openapi_document())
+
+    @app.get(f"{PREFIX}/templates")
+    def templates():
+        return jsonify({"templates": [
+            {"name": t.name, "title": t.title, "stages": len(t.stages)} for t in load_templates().values()]})
+
+    @app.get(f"{PREFIX}/templates/<name>")
+    def template(name):
+        return jsonify(handlers.template(ctx, name).to_dict())
+
+    @app.get(f"{PREFIX}/projects/<project_id>/workflow")
+    def workflow(project_id):
+        project_for_caller(project_id)
+        return jsonify(handlers.workflow_view(ctx, project_id))
+
+    @app.put(f"{PREFIX}/projects/<project_id>/workflow")
+    def set_workflow(project_id):
+        body = json_body()
+        project_for_caller(project_id, manage=True)
+        return jsonify(handlers.set_workflow(ctx, project_id, text_field(body, "template")))
+
+    @app.put(f"{PREFIX}/projects/<project_id>/stages/<stage>/gate")
+    def set_gate(project_id, stage):
+        body = json_body()
+        project_for_caller(project_id, manage=True)
+        return jsonify(handlers.set_gate(ctx, project_id, stage, body, g.user.email))
+
+    @app.post(f"{PREFIX}/projects/<project_id>/submit")
+    def submit(project_id):
+        version_id = text_field(json_body(), "version_id")
+        project = project_for_caller(project_id, manage=True)
+        version = ingest.version(g.session_token, version_id)
+        if version is None:
+            raise ApiError(404, "version_not_found", f"No version {version_id} that you can see.")
+        return jsonify(handlers.submit(ctx, project_id, version, g.user.email, project.get("name", "")))
+
+    @app.get(f"{PREFIX}/projects/<project_id>/stage")
+    def stage(project_id):
+        project_for_caller(project_id)
+        return jsonify(handlers.stage_view(ctx, project_id, request.args.get("stage") or None))
+
+    @app.post(f"{PREFIX}/projects/<project_id>/advance")
+    def advance(project_id):
+        project_for_caller(project_id, manage=True)
+        return jsonify(handlers.advance(ctx, project_id))
+
+    @app.post(f"{PREFIX}/gates/<gate_id>/decisions")
+    def decide(gate_id):
+        body = json_body()
+        decision = text_field(body, "decision")
+        reason = text_field(body, "reason", required=False)
+        version_id = body.get("version_id")
+        if version_id is not None and not isinstance(version_id, str):
+            raise ApiError(400, "invalid_version_id", "'version_id' must be a string.")
+        round_doc = store.latest_round(db, gate_id)
+        if round_doc is None:
+            raise ApiError(404, "gate_not_found", f"No gate {gate_id} with a version up for it.")
+        project = project_for_caller(round_doc["project_id"])
+        role = project.get("role")
+        person = handlers.Person(
+            email=g.user.email, name=g.user.name, ip=request.remote_addr or "",
+            user_agent=request.headers.get("User-Agent", ""), roles=frozenset({role} if role else ()))
+        saved, created = handlers.decide(ctx, gate_id, person, decision, reason, version_id)
+        return jsonify({"decision": decision_view(saved), "created": created,
+                        "stage": handlers.stage_view(ctx, round_doc["project_id"], round_doc["stage"])}), \
+            201 if created else 200
+
+    @app.get(f"{PREFIX}/gates/<gate_id>/certificate")
+    def certificate(gate_id):
+        closure = store.closure(db, gate_id)
+        if closure is None:
+            raise ApiError(409, "gate_open", f"Gate {gate_id} is not closed; it has no certificate yet.")
+        project_for_caller(closure["project_id"])
+        cert = certificates.issue(certifier, closure)
+        pdf = objects.get_bytes(cert["bucket"], cert["key"])
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="certificate-{cert["_id"]}.pdf"',
+            "X-Certificate-Id": cert["_id"]})
+
+    @app.post(f"{PREFIX}/certificates/verify")
+    @public
+    def verify_upload():
+        upload = request.files.get("file")
+        pdf = upload.read(MAX_PDF_BYTES + 1) if upload else request.get_data(cache=False)
+        if not pdf:
+            raise ApiError(400, "pdf_required", "Send the certificate PDF as the 'file' field or the request body.")
+        if len(pdf) > MAX_PDF_BYTES:
+            raise ApiError(413, "pdf_too_large", f"A certificate is far smaller than {MAX_PDF_BYTES} bytes.")
+        return jsonify(certificates.verify_pdf(certifier, pdf))
+
+    @app.get("/verify/<certificate_id>")
+    @public
+    def verify_page(certificate_id):
+        result = certificates.verify_id(certifier, certificate_id)
+        # An unknown id is a 404; a known one that fails its checks is still shown, marked not valid.
+        return render_template("verify.html", result=result), 404 if result.get("facts") is None else 200
+
+    return app
+
+
+def decision_view(d: dict) -> dict:
+    keys = ("gate_id", "stage", "round", "decision", "reason", "version_id", "version_number", "sha256",
+            "name", "email", "decided_at", "ip", "user_agent", "chain_n", "hash")
+    return {"id": d["_id"], **{k: d.get(k) for k in keys}}

@@ -13,6 +13,7 @@ from kombu import Connection, Queue
 
 from framegate import stack
 from services.common.outbox import outbox_collection
+from services.common.reliable import queue_name
 from services.ingest.reconciler import ATTEMPTS, Policy, reconcile_once
 from services.transcode.queues import transcode_queue
 from tests import media
@@ -20,7 +21,7 @@ from tests.e2e.test_transcode_flow import data_dir
 from tests.integration.uploading import upload, wait_for_status
 
 SHORT = Policy(floor_seconds=1, max_redispatches=1)
-DISPATCH_QUEUE = "evt-ingest-version_uploaded--transcode_dispatch.on_version_uploaded"
+DISPATCH_QUEUE = queue_name("ingest", "version_uploaded", "transcode_dispatch", "on_version_uploaded")
 
 
 def later(seconds: float = 60) -> datetime:

@@ -274,3 +274,62 @@ def test_export_links_point_at_every_export_format(page, version, admins_notes, 
     body = Path(download.value.path()).read_text()
     assert admins_notes["range"]["timecode"] in body and "Pacing drags here" in body
 
+
+
+def test_every_drawing_tool_draws_on_the_frame_with_its_colour_and_size(page, admin, version, admins_notes, reviewer):
+    vid = version["id"]
+    open_player(page, reviewer, vid)
+    page.keyboard.press("Home")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    assert on_screen(page) == {"frame": 5, "pixels": 5}
+    page.click("[data-part=draw]")
+    pic = overlay_geometry(page)["picture"]
+
+    def at(fx: float, fy: float) -> tuple[float, float]:
+        return pic["x"] + fx * pic["width"], pic["y"] + fy * pic["height"]
+
+    def drag(tool: str, a: tuple, b: tuple, via: tuple | None = None) -> None:
+        page.click(f"[data-tool={tool}]")
+        page.mouse.move(*at(*a))
+        page.mouse.down()
+        if via:
+            page.mouse.move(*at(*via), steps=5)
+        page.mouse.move(*at(*b), steps=5)
+        page.mouse.up()
+
+    drag("arrow", (0.08, 0.12), (0.3, 0.35))
+    page.fill("[data-part=toolbar] input[name=color]", "#22c55e")
+    drag("ellipse", (0.55, 0.1), (0.9, 0.45))
+    page.select_option("[data-part=toolbar] select[name=size]", "16")
+    drag("line", (0.1, 0.9), (0.45, 0.9))
+    page.fill("[data-part=toolbar] input[name=color]", "#ffd400")
+    page.select_option("[data-part=toolbar] select[name=size]", "8")
+    drag("freehand", (0.55, 0.75), (0.9, 0.8), via=(0.7, 0.6))
+    page.click("[data-tool=text]")
+    page.fill("[data-part=toolbar] input[name=shape-text]", "too bright <b>")
+    page.mouse.click(*at(0.35, 0.55))
+    drag("rect", (0.4, 0.4), (0.5, 0.5))
+    assert page.locator(".note-overlay .shape-draft").count() == 6
+    page.click("[data-part=toolbar] [data-action=undo]")  # the rectangle goes again
+    assert page.locator(".note-overlay .shape-draft").count() == 5
+    assert page.text_content(".note-overlay text") == "too bright <b>"
+    page.screenshot(path=str(SCREENSHOTS / "framegate-notes-drawing.png"))
+
+    text = f"Sky and horizon {uuid.uuid4().hex[:6]}"
+    page.fill(".note-compose textarea[name=text]", text)
+    page.click(".note-compose button[type=submit]")
+    page.wait_for_selector(f".notes-list > .note:has-text('{text}') .note-has-drawing")
+    note = next(n for n in notes_of(admin, vid) if n["text"] == text)
+    drawn = note["drawing"]
+    assert [s["tool"] for s in drawn] == ["arrow", "ellipse", "line", "freehand", "text"]
+    assert [s["color"] for s in drawn] == ["#F22237", "#22C55E", "#22C55E", "#FFD400", "#FFD400"]
+    assert [s["size"] for s in drawn] == [8, 8, 16, 8, 8]
+    assert drawn[0]["x1"] == pytest.approx(0.08, abs=0.005) and drawn[0]["y2"] == pytest.approx(0.35, abs=0.005)
+    assert len(drawn[3]["points"]) > 5 and drawn[4]["text"] == "too bright <b>"
+    assert drawn[4]["x"] == pytest.approx(0.35, abs=0.005)
+    # Saved: the drawing is shown from the note now, and the tool bar is put away.
+    assert page.locator(".note-overlay .shape-saved").count() == 5
+    assert page.locator(".note-overlay .shape-draft").count() == 0
+    assert page.locator("[data-part=toolbar]").is_hidden()
+    page.screenshot(path=str(SCREENSHOTS / "framegate-notes-saved.png"))

@@ -83,7 +83,8 @@ export class NoteOverlay {
     if (p.tool === "line") return svgNode("line", { ...line, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2 });
     if (p.tool === "arrow") {
       const group = svgNode("g", { class: line.class, "data-tool": "arrow" });
-      group.append(svgNode("line", { ...line, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2 }),
+      const { class: _c, "data-tool": _t, ...stroke } = line;  // the group is the shape
+      group.append(svgNode("line", { ...stroke, x1: p.x1, y1: p.y1, x2: p.x2, y2: p.y2 }),
         svgNode("polygon", { fill: p.color, points: p.head.map((xy) => xy.join(",")).join(" ") }));
       return group;
     }

@@ -63,8 +63,14 @@ export function mountNotesPanel(panel, config, player) {
 
   function showFrame(frame) {
     overlay.show(notesOnFrame(state.notes, frame).flatMap((n) => n.drawing));
-    $("here").textContent = player.timecode(frame);
+    showPin();
     panel.dataset.frame = String(frame);
+  }
+
+  // Where the note being written will be pinned: the frame on screen or the marked range.
+  function showPin() {
+    const { frame, to_frame: to } = pinned();
+    $("here").textContent = player.timecode(frame) + (to != null ? ` – ${player.timecode(to)}` : "");
   }
 
   function pick(note) {
@@ -182,6 +188,7 @@ export function mountNotesPanel(panel, config, player) {
     $("range").textContent = markIn == null && markOut == null ? ""
       : `${markIn != null ? player.timecode(markIn) : "…"} – ${markOut != null ? player.timecode(markOut) : "…"}`;
     $("clear-range").hidden = markIn == null && markOut == null;
+    showPin();
   }
 
   function pinned() {
@@ -237,6 +244,7 @@ export function mountNotesPanel(panel, config, player) {
     exports.hidden = true;
   }
 
+  panel.hidden = false;
   player.onFrame(showFrame);
   player.video.addEventListener("loadeddata", highlight);  // the frame count may only be known now
   run(load).then(() => { panel.dataset.loaded = "1"; });

@@ -24,6 +24,12 @@ const STATUS_LABEL = { open: "Open", resolved: "Resolved", out_of_scope: "Out of
 const EXPORTS = [["csv", "CSV"], ["pdf", "PDF"], ["edl", "EDL (Resolve)"], ["avid", "Avid"],
   ["fcp7", "FCP 7 XML"], ["otio", "OTIO"]];
 
+// One key per note or reply being written: a retry after a lost answer, or a
+// second click, lands on the same note (the API's idempotency_key).
+function newKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) if (v != null) node.setAttribute(k, v);
@@ -33,7 +39,7 @@ function el(tag, attrs = {}, text = null) {
 
 export function mountNotesPanel(panel, config, player) {
   const $ = (name) => panel.querySelector(`[data-part=${name}]`);
-  const state = { notes: [], selected: null, markIn: null, markOut: null, draft: [] };
+  const state = { notes: [], selected: null, markIn: null, markOut: null, draft: [], key: newKey() };
   const list = $("list"), form = $("compose"), error = $("error");
 
   async function api(method, url, body) {
@@ -50,8 +56,13 @@ export function mountNotesPanel(panel, config, player) {
 
   function say(message) { error.textContent = message || ""; error.hidden = !message; }
 
-  async function run(action) {
-    try { await action(); say(""); } catch (err) { say(err.message); }
+  // Run a write with its form's buttons disabled until the answer is in.
+  async function run(action, form = null) {
+    const buttons = form ? [...form.querySelectorAll("button")] : [];
+    for (const b of buttons) b.disabled = true;
+    try { await action(); say(""); } catch (err) { say(err.message); } finally {
+      for (const b of buttons) b.disabled = false;
+    }
   }
 
   // Overlay and timeline ------------------------------------------------------------
@@ -170,13 +181,17 @@ export function mountNotesPanel(panel, config, player) {
     const cancel = el("button", { type: "button" }, "Cancel");
     cancel.addEventListener("click", () => editor.remove());
     editor.append(text, save, cancel);
+    const key = newKey();
     editor.addEventListener("submit", (event) => {
       event.preventDefault();
       run(async () => {
-        if (kind === "reply") await api("POST", `${config.note_url}${note.note_id}/replies`, { text: text.value });
-        else await api("POST", `${config.note_url}${note.note_id}/revisions`, { text: text.value });
+        if (kind === "reply") {
+          await api("POST", `${config.note_url}${note.note_id}/replies`, { text: text.value, idempotency_key: key });
+        } else {
+          await api("POST", `${config.note_url}${note.note_id}/revisions`, { text: text.value });
+        }
         await load();
-      });
+      }, editor);
     });
     item.append(editor);
     text.focus();
@@ -216,9 +231,10 @@ export function mountNotesPanel(panel, config, player) {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       run(async () => {
-        const body = { ...pinned(), text: form.elements.text.value, drawing: state.draft };
+        const body = { ...pinned(), text: form.elements.text.value, drawing: state.draft, idempotency_key: state.key };
         if (config.can_set_visibility && visibility) body.visibility = visibility.value;
         const note = await api("POST", config.notes_url, body);
+        state.key = newKey();
         form.elements.text.value = "";
         state.markIn = state.markOut = null;
         showRange();
@@ -227,7 +243,7 @@ export function mountNotesPanel(panel, config, player) {
         $("draw").setAttribute("aria-pressed", "false");
         state.selected = note.note_id;
         await load();
-      });
+      }, form);
     });
     showRange();
   } else {

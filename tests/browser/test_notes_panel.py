@@ -82,7 +82,8 @@ def note_item(page, note_id: str):
     return page.locator(f".notes-list > .note[data-note-id='{note_id}']")
 
 
-def test_notes_are_listed_in_frame_order_as_text_and_a_click_lands_on_their_frame(page, version, admins_notes, reviewer):
+def test_notes_are_listed_in_frame_order_as_text_and_a_click_lands_on_their_frame(page, admin, version, admins_notes,
+                                                                                  reviewer):
     open_player(page, reviewer, version["id"])
     items = page.locator(".notes-list > .note")
     assert [int(f) for f in items.evaluate_all("els => els.map(e => e.dataset.frame)")] == [10, 30, 40]
@@ -122,6 +123,11 @@ def test_notes_are_listed_in_frame_order_as_text_and_a_click_lands_on_their_fram
     assert on_screen(page) == {"frame": 40, "pixels": 40}
     page.locator(f".note-bar[data-note-id='{admins_notes['range']['note_id']}']").click()
     assert on_screen(page) == {"frame": 10, "pixels": 10}
+
+    # A note someone else adds meanwhile shows up without a reload.
+    later = add_note(admin, version["id"], frame=45, text="Seen from elsewhere")
+    page.wait_for_selector(f".notes-list > .note[data-note-id='{later['note_id']}']", timeout=30000)
+    assert [int(f) for f in items.evaluate_all("els => els.map(e => e.dataset.frame)")][-1] == 45
 
     errors = [m for m in page.console_messages if m.startswith(("error", "pageerror", "http"))]
     assert not errors, errors

@@ -14,6 +14,7 @@
 //     can_comment, can_reply, can_change_status, can_set_visibility: what this viewer may do
 //     default_visibility: "client" | "internal"
 //     me: { email }  whose notes this viewer may edit
+//     refresh_seconds: how often the list is read again for others' notes (10)
 //   }, player)
 // Every piece of user text is put in with textContent, never as HTML.
 import { notesOnFrame } from "./note-shapes.js";
@@ -98,9 +99,16 @@ export function mountNotesPanel(panel, config, player) {
   }
 
   // The list --------------------------------------------------------------------------
-  async function load() {
+  // quiet: a background refresh, which redraws only when the notes changed and
+  // nobody is writing a reply or an edit in the list.
+  let shown = "";
+  async function load({ quiet = false } = {}) {
     const data = await api("GET", config.notes_url);
-    state.notes = data.notes || [];
+    const notes = data.notes || [];
+    const json = JSON.stringify(notes);
+    if (quiet && (json === shown || list.querySelector(".note-editor"))) return;
+    shown = json;
+    state.notes = notes;
     render();
   }
 
@@ -264,5 +272,9 @@ export function mountNotesPanel(panel, config, player) {
   player.onFrame(showFrame);
   player.video.addEventListener("loadeddata", highlight);  // the frame count may only be known now
   run(load).then(() => { panel.dataset.loaded = "1"; });
+  // Notes others write arrive without a reload while the page is in view.
+  setInterval(() => {
+    if (!document.hidden) load({ quiet: true }).catch(() => { /* the next round tries again */ });
+  }, 1000 * (config.refresh_seconds || 10));
   return { reload: load, overlay };
 }

@@ -222,8 +222,16 @@ export function mountNotesPanel(panel, config, player) {
   }
 
   if (config.can_comment) {
-    $("mark-in").addEventListener("click", () => { state.markIn = player.frame; showRange(); });
-    $("mark-out").addEventListener("click", () => { state.markOut = player.frame; showRange(); });
+    const markIn = () => { state.markIn = player.frame; showRange(); };
+    const markOut = () => { state.markOut = player.frame; showRange(); };
+    $("mark-in").addEventListener("click", markIn);
+    $("mark-out").addEventListener("click", markOut);
+    document.addEventListener("keydown", (event) => {
+      // I / O as in editing tools; never while typing.
+      if (event.target.closest("input, select, textarea") || event.metaKey || event.ctrlKey || event.altKey) return;
+      const action = { i: markIn, I: markIn, o: markOut, O: markOut }[event.key];
+      if (action) { event.preventDefault(); action(); }
+    });
     $("clear-range").addEventListener("click", () => { state.markIn = state.markOut = null; showRange(); });
     $("draw").addEventListener("click", () => {
       const on = !overlay.drawing;

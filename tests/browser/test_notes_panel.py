@@ -340,3 +340,48 @@ def test_every_drawing_tool_draws_on_the_frame_with_its_colour_and_size(page, ad
     assert page.locator(".note-overlay .shape-draft").count() == 0
     assert page.locator("[data-part=toolbar]").is_hidden()
     page.screenshot(path=str(SCREENSHOTS / "framegate-notes-saved.png"))
+
+
+MOUNT_JS = """async (config) => {
+  // A second panel on the same player, the way another page (a review link's) mounts it.
+  const { mountNotesPanel } = await import('/static/notes-panel.js');
+  const { player } = await import('/static/player.js');
+  const copy = document.getElementById('notes-panel').cloneNode(true);
+  copy.id = 'notes-panel-2';
+  delete copy.dataset.loaded;
+  copy.querySelector('[data-part=list]').replaceChildren();
+  copy.querySelector('[data-part=exports]').replaceChildren();
+  document.querySelector('main').append(copy);
+  mountNotesPanel(copy, config, player);
+}"""
+
+
+def test_the_panel_mounts_with_a_narrower_config_for_other_pages(page, admin, version, admins_notes, reviewer):
+    vid = version["id"]
+    open_player(page, reviewer, vid)
+    config = json_config(page)
+    config.update(export_url=None, can_change_status=False, can_set_visibility=False, me={"email": "client@example.test"})
+    page.evaluate(MOUNT_JS, config)
+    page.wait_for_function("() => document.getElementById('notes-panel-2').dataset.loaded === '1'")
+    second = page.locator("#notes-panel-2")
+    assert second.locator(".notes-list > .note").count() == page.locator("#notes-panel .notes-list > .note").count()
+    assert second.locator("[data-action=resolve], [data-action=reopen], [data-action=edit]").count() == 0
+    assert second.locator("[data-action=reply]").count() > 0
+    assert second.locator("[data-part=exports]").is_hidden()
+    assert second.locator("select[name=visibility]").is_hidden()
+    text = f"Through another page {uuid.uuid4().hex[:6]}"
+    second.locator("textarea[name=text]").fill(text)
+    second.locator("button[type=submit]").click()
+    second.locator(f".notes-list > .note:has-text('{text}')").wait_for()
+    [note] = [n for n in notes_of(admin, vid) if n["text"] == text]
+    assert note["visibility"] == "client"  # the API's default: this viewer may not choose
+
+    config.update(can_comment=False)
+    page.evaluate("() => document.getElementById('notes-panel-2').remove()")
+    page.evaluate(MOUNT_JS, config)
+    page.wait_for_function("() => document.getElementById('notes-panel-2').dataset.loaded === '1'")
+    assert page.locator("#notes-panel-2 [data-part=compose]").is_hidden()
+
+
+def json_config(page) -> dict:
+    return page.evaluate("() => JSON.parse(document.getElementById('notes-data').textContent)")

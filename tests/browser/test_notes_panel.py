@@ -341,6 +341,27 @@ def test_every_drawing_tool_draws_on_the_frame_with_its_colour_and_size(page, ad
     assert page.locator("[data-part=toolbar]").is_hidden()
     page.screenshot(path=str(SCREENSHOTS / "framegate-notes-saved.png"))
 
+    # Its author redraws it: an edit with the shapes drawn now, then one that removes it.
+    page.click("[data-part=draw]")
+    drag("rect", (0.6, 0.6), (0.8, 0.9))
+    item = note_item(page, note["note_id"])
+    item.locator("[data-action=edit]").click()
+    assert "Replace its drawing with the 1 shape(s)" in item.locator(".note-redraw").text_content()
+    item.locator(".note-redraw input").check()
+    item.locator(".note-editor button[type=submit]").click()
+    page.wait_for_selector(f".note[data-note-id='{note['note_id']}'] .note-edited")
+    [redrawn] = next(n for n in notes_of(admin, vid) if n["note_id"] == note["note_id"])["drawing"]
+    assert redrawn["tool"] == "rect" and redrawn["x"] == pytest.approx(0.6, abs=0.005)
+    assert page.locator(".note-overlay .shape-saved").count() == 1
+    assert page.locator(".note-overlay .shape-draft").count() == 0
+    item.locator("[data-action=edit]").click()
+    assert item.locator(".note-redraw").text_content().strip() == "Remove its drawing"
+    item.locator(".note-redraw input").check()
+    item.locator(".note-editor button[type=submit]").click()
+    page.wait_for_selector(f".note[data-note-id='{note['note_id']}']:not(:has(.note-has-drawing))")
+    assert next(n for n in notes_of(admin, vid) if n["note_id"] == note["note_id"])["drawing"] == []
+    assert page.locator(".note-overlay .shape-saved").count() == 0
+
 
 MOUNT_JS = """async (config) => {
   // A second panel on the same player, the way another page (a review link's) mounts it.

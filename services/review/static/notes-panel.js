@@ -188,7 +188,17 @@ export function mountNotesPanel(panel, config, player) {
     const save = el("button", { type: "submit" }, kind === "reply" ? "Send reply" : "Save");
     const cancel = el("button", { type: "button" }, "Cancel");
     cancel.addEventListener("click", () => editor.remove());
-    editor.append(text, save, cancel);
+    editor.append(text);
+    // An edit may replace the drawing with the shapes drawn now, or, with none drawn, remove it.
+    let redraw = null;
+    if (kind === "edit" && (state.draft.length || (note.drawing || []).length)) {
+      redraw = el("input", { type: "checkbox", name: "redraw" });
+      const label = el("label", { class: "note-redraw" });
+      label.append(redraw, state.draft.length
+        ? ` Replace its drawing with the ${state.draft.length} shape(s) drawn now` : " Remove its drawing");
+      editor.append(label);
+    }
+    editor.append(save, cancel);
     const key = newKey();
     editor.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -196,13 +206,22 @@ export function mountNotesPanel(panel, config, player) {
         if (kind === "reply") {
           await api("POST", `${config.note_url}${note.note_id}/replies`, { text: text.value, idempotency_key: key });
         } else {
-          await api("POST", `${config.note_url}${note.note_id}/revisions`, { text: text.value });
+          const change = { text: text.value };
+          if (redraw?.checked) change.drawing = state.draft;
+          await api("POST", `${config.note_url}${note.note_id}/revisions`, change);
+          if (redraw?.checked) putDrawingAway();
         }
         await load();
       }, editor);
     });
     item.append(editor);
     text.focus();
+  }
+
+  function putDrawingAway() {
+    overlay.clearDraft();
+    overlay.setDrawing(false);
+    $("draw").setAttribute("aria-pressed", "false");
   }
 
   // A new note ------------------------------------------------------------------------
@@ -254,9 +273,7 @@ export function mountNotesPanel(panel, config, player) {
         form.elements.text.value = "";
         state.markIn = state.markOut = null;
         showRange();
-        overlay.clearDraft();
-        overlay.setDrawing(false);
-        $("draw").setAttribute("aria-pressed", "false");
+        putDrawingAway();
         state.selected = note.note_id;
         await load();
       }, form);

@@ -58,8 +58,8 @@ export function mountNotesPanel(panel, config, player) {
   function say(message) { error.textContent = message || ""; error.hidden = !message; }
 
   // Run a write with its form's buttons disabled until the answer is in.
-  async function run(action, form = null) {
-    const buttons = form ? [...form.querySelectorAll("button")] : [];
+  async function run(action, within = null) {
+    const buttons = within ? [...within.querySelectorAll("button")] : [];
     for (const b of buttons) b.disabled = true;
     try { await action(); say(""); } catch (err) { say(err.message); } finally {
       for (const b of buttons) b.disabled = false;

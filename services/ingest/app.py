@@ -103,7 +103,7 @@ def create_app(settings=None) -> Flask:
         before they expire, and a caller who is no longer a member is refused."""
         found = access.require_version(db, g.user, version_id)
         ttl = settings.playback_ttl_seconds
-        base = cdn.sign_playback_path(settings, found["project_id"], found["_id"], ttl=ttl)
+        base = cdn.sign_playback_link(settings, found["project_id"], found["_id"], ttl=ttl)
         return jsonify({"cdn_base": base, "master": base + "hls/master.m3u8",
                         "expires_in": ttl, "expires_at": cdn.expiry_of(base)})
 
@@ -121,8 +121,9 @@ def create_app(settings=None) -> Flask:
             # than the page's, which refreshes its own (/playback above).
             "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"],
                                              ttl=settings.api_playback_ttl_seconds) if playable else None,
-            # Same-origin path through the CDN, for thumbnails in lists (loaded at once).
-            "poster_url": cdn.sign_playback_path(settings, version["project_id"], version["id"], "poster.jpg",
+            # Through the CDN (a same-origin path when it is the platform's own nginx), for
+            # thumbnails in lists (loaded at once, so the page's short lifetime is enough).
+            "poster_url": cdn.sign_playback_link(settings, version["project_id"], version["id"], "poster.jpg",
                                                  ttl=settings.playback_ttl_seconds)
             if version["status"] == "ready" else None,
         }

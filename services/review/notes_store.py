@@ -52,7 +52,8 @@ def add_note(db: Database, note: dict, event: NoteAdded | NoteReplied) -> tuple[
     Returns (note, created). A retry of the same note finds it stored and
     still records the event, in case the first attempt died in between.
     """
-    created = insert_unique(db.notes, {**note, "created_at": note.get("created_at") or now()})
+    created = insert_unique(db.notes, {**note, "drawing": _drawing_to_store(note.get("drawing")),
+                                       "created_at": note.get("created_at") or now()})
     record_event(db, event)
     return db.notes.find_one({"_id": note["_id"]}), created
 
@@ -69,7 +70,7 @@ def add_revision(db: Database, note_id: str, change: dict, by: str, event_for=No
         doc = {
             "_id": f"{note_id}:{latest.number + 1}", "note_id": note_id, "number": latest.number + 1,
             "text": change.get("text", latest.text), "status": change.get("status", latest.status),
-            "visibility": latest.visibility, "drawing": change.get("drawing", list(latest.drawing)),
+            "visibility": latest.visibility, "drawing": _drawing_to_store(change.get("drawing", latest.drawing)),
             "by": by, "at": now().isoformat(),
         }
         if insert_unique(db.note_revisions, doc):
@@ -140,12 +141,23 @@ def status_event(note: dict, changed_by: str):
 
 def _first_revision(note: dict) -> Revision:
     return Revision(note["_id"], 1, note["text"], note.get("status", "open"), note["visibility"],
-                    tuple(note.get("drawing") or ()), note["author"]["name"], note["created_at"].isoformat())
+                    _drawing_from_store(note.get("drawing")), note["author"]["name"], note["created_at"].isoformat())
 
 
 def _revision(doc: dict) -> Revision:
     return Revision(doc["note_id"], doc["number"], doc["text"], doc["status"], doc["visibility"],
-                    tuple(doc.get("drawing") or ()), doc.get("by", ""), doc.get("at", ""))
+                    _drawing_from_store(doc.get("drawing")), doc.get("by", ""), doc.get("at", ""))
+
+
+def _drawing_to_store(shapes) -> list[dict]:
+    # FerretDB refuses nested arrays, so a freehand stroke's [x, y] points are stored as {"x", "y"}.
+    return [{**s, "points": [{"x": x, "y": y} for x, y in s["points"]]} if "points" in s else dict(s)
+            for s in shapes or ()]
+
+
+def _drawing_from_store(shapes) -> tuple:
+    return tuple({**s, "points": [[p["x"], p["y"]] for p in s["points"]]} if "points" in s else s
+                 for s in shapes or ())
 
 
 def _view(note: dict, now_reads: Revision, revisions: int) -> dict:

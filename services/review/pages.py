@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 
 from services.common import accounts, cdn
-from services.common.web import CSRF_FIELD, SESSION_COOKIE, csrf_token_for, page, public, safe_next
+from services.common.web import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, csrf_token_for, page, public, safe_next
 
 from .ingest_client import IngestNotFound, IngestUnauthorized
 
@@ -105,6 +105,23 @@ def player_config(settings, version: dict) -> dict:
         "status": version.get("status"),
         "progress": version.get("progress"),
         "reason": (version.get("failure") or {}).get("reason"),
+    }
+
+
+def notes_config(version: dict, user, csrf_token: str) -> dict | None:
+    """The notes panel's config on the team's player (see static/notes-panel.js):
+    the team notes API, every action, exports. None where there is no panel
+    (audio and stills have no frames to pin a drawing to yet)."""
+    if ((version.get("facts") or {}).get("kind") or "video") != "video":
+        return None
+    return {
+        "notes_url": f"/api/v1/review/versions/{version['id']}/notes",
+        "note_url": "/api/v1/review/notes/",
+        "export_url": f"/api/v1/review/versions/{version['id']}/notes/export",
+        "headers": {CSRF_HEADER: csrf_token},
+        "can_comment": True, "can_reply": True, "can_change_status": True, "can_set_visibility": True,
+        "default_visibility": "client",
+        "me": {"email": user.email},
     }
 
 
@@ -219,7 +236,8 @@ def pages_blueprint(settings, db, ingest) -> Blueprint:
         version = fetch(ingest.version, version_id)
         found = fetch(ingest.project, version["project_id"])
         return render_template("player.html", version=version, project=found,
-                               player=player_config(settings, version))
+                               player=player_config(settings, version),
+                               notes=notes_config(version, g.user, csrf_token_for(g.session_token)))
 
     return bp
 

@@ -82,3 +82,22 @@ def test_status_changes_are_revisions_with_events_and_the_thread_reads_in_order(
     changed = events_about(db, first["_id"], "note_status_changed")
     assert len(changed) == 1
     assert changed[0]["body"]["status"] == "resolved" and changed[0]["body"]["previous_status"] == "open"
+
+
+FREEHAND = {"tool": "freehand", "color": "#F22237", "size": 8, "points": [[0.1, 0.2], [0.15, 0.25], [0.3, 0.2]]}
+RECT = {"tool": "rect", "color": "#22C55E", "size": 4, "x": 0.1, "y": 0.1, "w": 0.5, "h": 0.4}
+
+
+def test_a_freehand_stroke_is_stored_and_reads_back_as_points(db, version_id):
+    # FerretDB refuses nested arrays; a stroke's [x, y] points must still land.
+    note, event = a_note(version_id, uuid.uuid4().hex)
+    note["drawing"] = [RECT, FREEHAND]
+    stored, created = notes_store.add_note(db, note, event)
+    assert created
+    assert notes_store.note_view(db, note["_id"])["drawing"] == [RECT, FREEHAND]
+    redrawn = {**FREEHAND, "points": [[0.5, 0.5], [0.6, 0.7]]}
+    notes_store.add_revision(db, note["_id"], {"drawing": [redrawn]}, by="Ann")
+    notes_store.add_revision(db, note["_id"], {"text": "moved"}, by="Ann")  # keeps the drawing
+    view = notes_store.note_view(db, note["_id"])
+    assert view["drawing"] == [redrawn] and view["text"] == "moved"
+    assert [list(r.drawing) for r in notes_store.history(db, note["_id"])] == [[RECT, FREEHAND], [redrawn], [redrawn]]

@@ -31,7 +31,12 @@ async function start() {
   started = true;
   $("pending").hidden = true;
   root.dataset.mode = "player";
-  await import(PLAYERS[config.kind] || PLAYERS.video);
+  const module = await import(PLAYERS[config.kind] || PLAYERS.video);
+  const notes = document.getElementById("notes-data");
+  if (notes && module.player) {
+    const { mountNotesPanel } = await import("./notes-panel.js");
+    mountNotesPanel($("notes-panel"), JSON.parse(notes.textContent), module.player);
+  }
 }
 
 onVersion((version) => {

@@ -35,6 +35,7 @@ const state = {
   loaded: false,         // the first frame has arrived (loadeddata)
 };
 window.framegatePlayer = state;  // for tests and the console
+const frameListeners = [];  // player.onFrame: the notes panel follows the frame on screen
 
 const frameAt = (t) => Math.max(0, Math.floor((t - (state.firstFrameTime || 0)) * rate.num / rate.den + EPS));
 const middleOf = (n) => (state.firstFrameTime || 0) + (n + 0.5) * rate.den / rate.num;
@@ -50,6 +51,7 @@ function show(frame) {
   $("seek-fill").style.width = `${(fraction * 100).toFixed(3)}%`;
   $("seek-head").style.left = `${(fraction * 100).toFixed(3)}%`;
   if (strip) strip.setPosition(frame * rate.den / rate.num);
+  for (const listener of frameListeners) listener(frame);
 }
 
 function settle() {
@@ -280,6 +282,17 @@ video.addEventListener("loadeddata", () => {
   state.loaded = true;
   seekToFrame(state.target);  // frame 0, or where a click before the first frame asked to go
 });
+
+// What other modules on the page (the notes panel) may do with the player.
+export const player = {
+  video, stage: $("stage"), seekbar: $("seekbar"),
+  get frame() { return state.frame; },
+  totalFrames,
+  seek: (n) => { pause(); seekToFrame(n); },
+  pause,
+  timecode: (n) => framesToSmpte(n, rate, dropFrame, startFrames),
+  onFrame: (listener) => { frameListeners.push(listener); listener(state.frame); },
+};
 
 show(0);
 settle();

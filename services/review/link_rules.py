@@ -12,6 +12,9 @@ import re
 import secrets
 from datetime import datetime
 
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
 KINDS = ("internal", "client")
 AUDIENCE = {"internal": "team", "client": "client"}
 MAX_STAGE = 80
@@ -143,3 +146,40 @@ def password_backoff_seconds(recent_failures: int, free: int = 5, cap: float = 3
     if recent_failures < free:
         return 0.0
     return min(cap, 2.0 ** (recent_failures - free + 1))
+
+
+# Argon2id with explicit costs (OWASP's minimum: 19 MiB, 2 passes, 1 lane), so
+# a library upgrade that changes its defaults does not silently change ours.
+# services/common has no password module to share; accounts.py uses the
+# library defaults for sign-in passwords.
+_LINK_PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
+
+
+def hash_link_password(password: str) -> str:
+    return _LINK_PASSWORDS.hash(password)
+
+
+def link_password_matches(stored_hash: str, given: object) -> bool:
+    if not isinstance(given, str):
+        return False
+    try:
+        return _LINK_PASSWORDS.verify(stored_hash, given)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_new_password(password: object) -> str | None:
+    """A link password as set by its owner: None (no password) or 4 to 200 characters."""
+    if password is None or password == "":
+        return None
+    if not isinstance(password, str) or not 4 <= len(password) <= 200:
+        raise LinkRefused(400, "bad_password", "A link password is 4 to 200 characters.")
+    return password
+
+
+def check_flag(name: str, value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise LinkRefused(400, f"bad_{name}", f"'{name}' is true or false.")
+    return value

@@ -66,7 +66,7 @@ export function refresh() {
         const response = await fetch(config.playback_url, { credentials: "same-origin" });
         if ([401, 403, 404, 410].includes(response.status)) {
           // A closed review link (410) says why; the player shows it.
-          endedMessage = await response.json().then((b) => b.message, () => null);
+          if (response.status === 410) endedMessage = await response.json().then((b) => b.message, () => null);
           end();
           return false;
         }

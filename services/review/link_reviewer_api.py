@@ -28,7 +28,7 @@ from .link_rules import LinkRefused, audience, ensure_live, ensure_may_comment
 from .links_api import refused_response
 from .notes_api import new_note, new_reply, members_of
 from .notes_rules import NoteRefused, visible_notes, visible_to
-from .pages import player_config, security_headers
+from .pages import harden, player_config
 from .watching import BadRanges, check_ranges, merge_ranges, percent_watched
 
 
@@ -39,18 +39,12 @@ def cookie_name(link_id: str) -> str:
 def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
     bp = Blueprint("link_reviewer", __name__, template_folder="templates")
     secure_cookie = settings.public_url.startswith("https://")
-    headers = security_headers(settings)
+    harden(bp, settings)
     bp.register_error_handler(LinkRefused, refused_response)
 
     @bp.errorhandler(NoteRefused)
     def note_refused(err: NoteRefused):
         return jsonify({"error": err.code, "message": err.message}), 400
-
-    @bp.after_request
-    def harden(response):
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
 
     def client_ip() -> str:
         return request.remote_addr or ""

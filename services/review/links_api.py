@@ -4,16 +4,18 @@
     GET  /api/v1/review/projects/<project_id>/links        a project's links
     POST /api/v1/review/links/<link_id>/revoke             revoke now
     GET  /api/v1/review/links/<link_id>/access             who watched how much (?format=json|csv|pdf)
+    GET  /links/<link_id>/access                           the same as a page
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from services.common.web import json_body
+from services.common.web import json_body, page
 
 from . import access_log, links, links_store
 from .ingest_client import IngestClient
 from .link_rules import LinkRefused
+from .pages import harden
 
 
 def refused_response(err: LinkRefused):
@@ -26,8 +28,13 @@ def refused_response(err: LinkRefused):
 
 
 def links_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
-    bp = Blueprint("links_api", __name__)
+    bp = Blueprint("links_api", __name__, template_folder="templates")
     bp.register_error_handler(LinkRefused, refused_response)
+    harden(bp, settings)
+
+    def access_rows(link_id: str) -> list[dict]:
+        version_frames = access_log.frames_of_versions(ingest, g.session_token, db, link_id)
+        return access_log.rows(links_store.sessions_of(db, link_id), version_frames)
 
     @bp.post("/api/v1/review/links")
     def create():
@@ -49,13 +56,22 @@ def links_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
         fmt = request.args.get("format", "json")
         if fmt not in ("json", "csv", "pdf"):
             raise LinkRefused(400, "bad_format", "'format' is one of json, csv, pdf.")
-        version_frames = access_log.frames_of_versions(ingest, g.session_token, db, link_id)
-        rows = access_log.rows(links_store.sessions_of(db, link_id), version_frames)
+        rows = access_rows(link_id)
         if fmt == "json":
             return jsonify({"link": links.link_view(link), "sessions": rows})
         body, mimetype = (access_log.to_csv(rows), "text/csv") if fmt == "csv" else (
             access_log.to_pdf(links.link_view(link), rows), "application/pdf")
         return Response(body, mimetype=mimetype, headers={
             "Content-Disposition": f'attachment; filename="access-{link_id}.{fmt}"'})
+
+    @bp.get("/links/<link_id>/access")
+    @page
+    def access_page(link_id):
+        try:
+            link = links.managed_link(db, ingest, g.user, g.session_token, link_id)
+        except LinkRefused as err:
+            return render_template("not_found.html"), err.status
+        return render_template("link_access.html", link=links.link_view(link), sessions=access_rows(link_id),
+                               ranges_text=access_log.ranges_text)
 
     return bp

@@ -7,12 +7,16 @@ refused on opening. The test stack's token lifetime is a few seconds
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import requests
 
+from services.common import accounts
+from tests.browser.conftest import PASSWORD, sign_in
 from tests.browser.test_playback_access import shared_version, token_of  # noqa: F401 (a fixture)
+from tests.conftest import add_member
 
 SCREENSHOTS = Path("/tmp")
 
@@ -94,5 +98,36 @@ def test_an_expired_link_is_refused_on_opening(browser, api_url, admin, shared_v
         assert "expired" in page.text_content("#link-gone")
         assert page.locator("form").count() == 0 and page.locator("#player").count() == 0
         assert not page.cdn
+    finally:
+        context.close()
+
+
+def test_the_owner_reads_the_access_log_page(browser, api_url, admin, db, shared_version):
+    project, version = shared_version
+    link = make_link(admin, version["id"])
+    token = link["url"].split("/l/")[1]
+    reviewer = requests.Session()
+    reviewer.headers["User-Agent"] = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+                                      "(KHTML, like Gecko) Chrome/120.0 Safari/537.36")
+    opened = reviewer.post(f"{api_url}/api/v1/review/links/{token}/sessions",
+                           json={"name": "Cleo Client", "email": "cleo@client.example"}, timeout=30)
+    assert opened.status_code == 201, opened.text
+    played = reviewer.post(f"{api_url}/api/v1/review/link-sessions/{link['link_id']}/progress",
+                           json={"ranges": [[0, 24]]}, headers={"X-Framegate-CSRF": "1"}, timeout=30)
+    assert played.json()["percent_watched"] == 50.0
+
+    email = f"olive-{uuid.uuid4().hex[:6]}@example.test"
+    accounts.create_user(db, email, "Olive Owner", "member", PASSWORD)
+    add_member(admin, project["id"], email, "owner")
+    context = browser.new_context(base_url=api_url, viewport={"width": 1100, "height": 500})
+    page = context.new_page()
+    try:
+        sign_in(page, email, PASSWORD, next_path=f"/links/{link['link_id']}/access")
+        row = page.locator(".access-row")
+        assert row.count() == 1
+        cells = [c.strip() for c in row.locator("td").all_text_contents()]
+        assert cells[1:5] == ["Cleo Client", "cleo@client.example", "Chrome on macOS", "127.0.0.1"]
+        assert cells[5:] == ["0-24", "50.0 %"]
+        page.screenshot(path=str(SCREENSHOTS / "framegate-link-access.png"))
     finally:
         context.close()

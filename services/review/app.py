@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, send_file
+from flask import Flask, jsonify, send_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
@@ -20,6 +20,7 @@ from .ingest_client import IngestClient
 from .link_reviewer_api import link_reviewer_blueprint
 from .links_api import links_blueprint
 from .notes_api import notes_blueprint
+from .openapi import review_openapi_document
 from .origin import origin_blueprint
 from .pages import pages_blueprint
 from .stills import stills_for
@@ -56,6 +57,10 @@ def create_app(settings=None) -> Flask:
         if not hlsjs.exists():
             raise ApiError(500, "hlsjs_missing", f"hls.js is not installed at {hlsjs}; run deploy/local/install.sh npm")
         return send_file(hlsjs, mimetype="text/javascript", max_age=86400)
+
+    @app.get("/api/v1/review/openapi.json")
+    def openapi():
+        return jsonify(review_openapi_document())
 
     app.register_blueprint(origin_blueprint(settings, store))
     app.register_blueprint(pages_blueprint(settings, db, ingest))

@@ -347,3 +347,22 @@ def test_what_each_reviewer_played_makes_the_access_log(admin, cut, db, api_url)
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=as_pdf.content, capture_output=True,
                           check=True).stdout.decode()
     assert "Cleo Client" in text and "dan@client.example" in text and "70.0" in text
+
+
+def test_the_review_openapi_document_describes_every_api_route(admin, settings):
+    import re
+
+    from services.review.app import create_app
+
+    spec = admin.get("/api/v1/review/openapi.json").json()
+    assert spec["openapi"].startswith("3.")
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops if method != "parameters"}
+    checked = 0
+    for rule in create_app(settings).url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<([^>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+            checked += 1
+    assert checked >= 19

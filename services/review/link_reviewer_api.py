@@ -95,6 +95,11 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
             "version_url": f"/api/v1/review/link-sessions/{link['_id']}/version",
             "playback_url": f"/api/v1/review/link-sessions/{link['_id']}/playback",
             "progress_url": f"/api/v1/review/link-sessions/{link['_id']}/progress",
+            # For a notes panel on this page: the link's own notes API, and what it allows.
+            "notes_url": f"/api/v1/review/link-sessions/{link['_id']}/notes",
+            "replies_url": f"/api/v1/review/link-sessions/{link['_id']}/notes/{{note_id}}/replies",
+            "comments": bool(link["comments"]),
+            "audience": audience(link),
         }
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,

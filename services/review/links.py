@@ -59,9 +59,11 @@ def require_owner(ingest: IngestClient, user, token: str, project_id: str) -> No
         project = ingest.project(token, project_id)
     except IngestNotFound:
         raise LinkRefused(404, "unknown_project", f"There is no project with id {project_id!r}.") from None
-    if project.get("role") != "owner":
+    role = project.get("role")
+    if role != "owner":
+        who = f"an {role}" if role and role[0] in "aeiou" else f"a {role}"
         raise LinkRefused(403, "role_forbids",
-                          f"You are {project.get('role') or 'not'} an owner here; only an owner can manage review links.")
+                          f"You are {who} in this project; only an owner can manage review links.")
 
 
 def create_link(db, ingest: IngestClient, user, token: str, body: dict, public_url: str) -> dict:

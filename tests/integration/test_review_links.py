@@ -100,6 +100,7 @@ def test_only_owners_and_admins_manage_links(admin, cut, db, api_url):
     body = {"version_id": cut["v1"]["id"], "kind": "client", "stage": "Sneaky"}
     made = editor.post("/api/v1/review/links", json=body)
     assert made.status_code == 403 and made.json()["error"] == "role_forbids"
+    assert made.json()["message"].startswith("You are an editor in this project; only an owner")
     assert editor.post(f"/api/v1/review/links/{link['link_id']}/revoke").status_code == 403
     assert editor.get(f"/api/v1/review/projects/{cut['project']['id']}/links").status_code == 403
     assert outsider.post("/api/v1/review/links", json=body).json()["error"] == "unknown_version"
@@ -275,6 +276,8 @@ def test_a_client_reviewer_notes_and_replies_and_never_sees_internal_notes(admin
     assert secret_text not in listed.text
     page = session.get(f"{api_url}/l/{token_of(link)}", timeout=30)
     assert page.status_code == 200 and 'id="player-data"' in page.text
+    notes_url = f"/api/v1/review/link-sessions/{link['link_id']}/notes"
+    assert f'"notes_url": "{notes_url}"' in page.text
     assert shared["text"] in page.text and "Agreed" in page.text and secret_text not in page.text
     assert "&lt;script&gt;x&lt;/script&gt;" in page.text and "<script>x</script>" not in page.text
 

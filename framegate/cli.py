@@ -249,12 +249,39 @@ def cmd_users(args: argparse.Namespace) -> int:
             print(f"created {user['role']} {user['email']}  password: {user['password']}  "
                   "(shown once: pass it on; they can change it with `framegate passwd`)")
         return 0
+    if args.users_command in ("disable", "enable"):
+        user = client.set_user_disabled(client.user_by_email(args.email)["id"], args.users_command == "disable")
+        print(f"{user['email']}: {'disabled; every token and session of it is revoked' if user['disabled'] else 'enabled'}")
+        return 0
+    if args.users_command == "reset-password":
+        user = client.reset_password(client.user_by_email(args.email)["id"])
+        print(f"{user['email']}  new password: {user['password']}  "
+              "(shown once: pass it on; their tokens and sessions are revoked)")
+        return 0
     users = client.users()
     if args.json:
         for user in users:
             _json_line(user, sys.stdout)
     else:
-        print(table(("E-MAIL", "NAME", "ROLE"), [[u["email"], u["name"], u["role"]] for u in users]))
+        print(table(("E-MAIL", "NAME", "ROLE", "STATUS"),
+                    [[u["email"], u["name"], u["role"], "disabled" if u.get("disabled") else "active"] for u in users]))
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace) -> int:
+    client = ApiClient.from_config()
+    if args.tokens_command == "revoke":
+        client.revoke_token(args.id)
+        print(f"revoked {args.id}")
+        return 0
+    tokens = client.tokens()
+    if args.json:
+        for token in tokens:
+            _json_line(token, sys.stdout)
+    else:
+        print(table(("ID", "NAME", "KIND", "LAST USED", "EXPIRES", ""),
+                    [[t["id"], t["name"], t["kind"], _local_time(t.get("last_used_at")),
+                      _local_time(t.get("expires_at")), "(this one)" if t["current"] else ""] for t in tokens]))
     return 0
 
 
@@ -416,12 +443,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     users = commands.add_parser("users", help="list users, or add one (admins)", description="List users.")
     users.add_argument("--json", action="store_true", help="one JSON object per line")
-    users_commands = users.add_subparsers(dest="users_command", metavar="add EMAIL")
+    users_commands = users.add_subparsers(dest="users_command", metavar="{add,disable,enable,reset-password} EMAIL")
     add = users_commands.add_parser("add", help="add a user; prints a generated password once")
     add.add_argument("email")
     add.add_argument("--name", default=None)
     add.add_argument("--role", choices=("member", "admin"), default="member")
     add.add_argument("--json", action="store_true", help="print the user (with the password) as JSON")
+    for name, help_text in (("disable", "disable a user: refuse their sign-in, revoke every token at once"),
+                            ("enable", "let a disabled user sign in again"),
+                            ("reset-password", "give a user a new generated password (shown once); revokes their tokens")):
+        users_commands.add_parser(name, help=help_text).add_argument("email")
     users.set_defaults(handler=cmd_users)
 
     members = commands.add_parser(
@@ -440,6 +471,12 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--project", dest="project", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print it as JSON")
     members.set_defaults(handler=cmd_members)
+    tokens = commands.add_parser("tokens", help="list your tokens and sessions, or revoke one",
+                                 description="List your tokens and browser sessions.")
+    tokens.add_argument("--json", action="store_true", help="one JSON object per line")
+    tokens_commands = tokens.add_subparsers(dest="tokens_command", metavar="revoke ID")
+    tokens_commands.add_parser("revoke", help="revoke one of your tokens or sessions").add_argument("id")
+    tokens.set_defaults(handler=cmd_tokens)
 
     passwd = commands.add_parser("passwd", help="change your password", description="Change your password.")
     passwd.add_argument("--password-stdin", action="store_true",

@@ -152,6 +152,26 @@ class ApiClient:
 
     def remove_member(self, project_id: str, user_id: str) -> None:
         self.request("DELETE", f"/api/v1/projects/{project_id}/members/{user_id}")
+    def user_by_email(self, email: str) -> dict:
+        wanted = email.strip().lower()
+        for user in self.users():
+            if user["email"] == wanted:
+                return user
+        raise ApiError(404, "unknown_user", f"there is no user {wanted}")
+
+    def set_user_disabled(self, user_id: str, disabled: bool) -> dict:
+        return self.request("POST", f"/api/v1/users/{user_id}/{'disable' if disabled else 'enable'}")
+
+    def reset_password(self, user_id: str) -> dict:
+        """The user with a new `password` (shown once); their tokens are revoked."""
+        return self.request("POST", f"/api/v1/users/{user_id}/password")
+
+    # One's own tokens ------------------------------------------------------------
+    def tokens(self) -> list[dict]:
+        return self.request("GET", "/api/v1/me/tokens")["tokens"]
+
+    def revoke_token(self, token_id: str) -> None:
+        self.request("DELETE", f"/api/v1/me/tokens/{token_id}")
 
     # Projects, assets, versions ------------------------------------------------
     def projects(self) -> list[dict]:

@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = ["COMPONENTS", "ENV_FILE", "INFRA", "ORDER", "SERVICES", "WORKERS", "S
            "stop_component", "up", "write_cli_config"]
 
 BOOTSTRAP_MARKER = "admin-bootstrapped"
+BOOTSTRAP_PENDING = "first-admin.pending.json"
 
 INFRA = ("postgres", "ferretdb", "s3", "rabbitmq", "nginx")
 WORKERS = tuple(f"transcode-worker-{i}" for i in range(1, MAX_LOCAL_WORKERS + 1))
@@ -91,23 +93,39 @@ def write_cli_config(url: str, token: str, email: str) -> Path:
     return path
 
 
+def _pending_first_admin(st: Stack) -> dict:
+    """The first admin's e-mail and password, chosen and saved (mode 600) before
+    ingest is asked: if `up` dies before it has written the CLI config, the next
+    `up` sends the same password and gets a token for the admin it created."""
+    path = st.path(BOOTSTRAP_PENDING)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pending = {"email": "admin@framegate.local", "password": secrets.token_urlsafe(15)}
+        write_private(path, json.dumps(pending) + "\n")
+        return pending
+
+
 def _bootstrap_admin(st: Stack) -> None:
     marker = st.path(BOOTSTRAP_MARKER)
     if marker.exists():
         return
     url = st.env["FRAMEGATE_PUBLIC_URL"].rstrip("/")
-    code, body = http_request(f"{url}/api/v1/auth/bootstrap", method="POST", body=b"{}", timeout=30,
-                              headers={"X-Setup-Key": st.env["FRAMEGATE_SETUP_KEY"],
-                                       "Content-Type": "application/json"})
-    if code == 201:
+    pending = _pending_first_admin(st)
+    code, body = http_request(f"{url}/api/v1/auth/bootstrap", method="POST", body=json.dumps(pending).encode(),
+                              timeout=30, headers={"X-Setup-Key": st.env["FRAMEGATE_SETUP_KEY"],
+                                                   "Content-Type": "application/json"})
+    if code in (200, 201):
         data = json.loads(body)
         path = write_cli_config(url, data["token"], data["email"])
-        say(f"First admin: {data['email']} / password: {data['password']} (shown once; change it)")
+        say(f"First admin: {data['email']} / password: {pending['password']} (shown once; change it)")
         say(f"  the framegate CLI is signed in as that admin ({path})")
         marker.touch()
+        st.path(BOOTSTRAP_PENDING).unlink(missing_ok=True)
     elif code == 409:
         say("First admin: already created earlier (bootstrap refused with 409)")
         marker.touch()
+        st.path(BOOTSTRAP_PENDING).unlink(missing_ok=True)
     elif code in (404, 405):
         warn("ingest has no POST /api/v1/auth/bootstrap yet; the first admin will be "
              "created by a later `up`")

@@ -161,15 +161,17 @@ class FerretDB(Component):
                 f"--state-dir={st.path('ferretdb')}", "--telemetry=disable", "--log-level=warn"]
 
     def env(self, st: Stack) -> dict[str, str]:
-        # The PostgreSQL password goes in the environment, not on the command line (ps).
-        pw = st.env["FRAMEGATE_STACK_PG_PASSWORD"]
-        return dict(base_env(), FERRETDB_POSTGRESQL_URL=(
-            f"postgres://postgres:{pw}@127.0.0.1:{st.port('postgres')}/ferretdb"))
+        # No credentials here: FerretDB signs in to PostgreSQL with the ones each
+        # client brings (PLAIN, in FRAMEGATE_MONGO_URL), so another local user
+        # who can reach the port cannot read or write without the password.
+        env = {k: v for k, v in base_env().items() if not k.startswith("PG")}
+        return dict(env, PGPASSFILE="/dev/null",
+                    FERRETDB_POSTGRESQL_URL=f"postgres://127.0.0.1:{st.port('postgres')}/ferretdb")
 
     def healthy(self, st: Stack) -> bool:
         # FerretDB's /debug/readyz says 200 even when it cannot log in to
         # PostgreSQL; a MongoDB `ping` goes through to the backend.
-        return mongo_ping(st.port("mongo"))
+        return mongo_ping(st.port("mongo"), user="postgres", password=st.env["FRAMEGATE_STACK_PG_PASSWORD"])
 
 
 def _has_xattrs(directory: Path) -> bool:
@@ -356,7 +358,8 @@ class Nginx(Component):
                       cdn_origin_header=cdn.ORIGIN_KEY_HEADER)
         # Placeholders the dev overlay's CDN image sets differently (deploy/images/dev-infra/cdn-entry.py).
         values.update(http_listen=f"127.0.0.1:{st.port('http')}", ingest_upstream=f"127.0.0.1:{st.port('ingest')}",
-                      review_upstream=f"127.0.0.1:{st.port('review')}", error_log=f"{d}/logs/error.log",
+                      review_upstream=f"127.0.0.1:{st.port('review')}",
+                      review_origin_upstream=f"127.0.0.1:{st.port('review')}", error_log=f"{d}/logs/error.log",
                       access_log=f"{d}/logs/access.log")
         write_if_changed(self.conf(st), render_template(NGINX_TEMPLATE, values))
         os.chmod(self.conf(st), 0o600)  # it holds the CDN secrets

@@ -146,26 +146,44 @@ def http_request(url: str, method: str = "GET", headers: dict | None = None, bod
         return None, b""
 
 
-def _bson_ping() -> bytes:
-    body = b"\x10ping\x00" + struct.pack("<i", 1) + b"\x02$db\x00" + struct.pack("<i", 6) + b"admin\x00"
+def _bson(doc: dict) -> bytes:
+    """The few BSON types a ping and a PLAIN sign-in need: int32, string, binary."""
+    body = b""
+    for key, value in doc.items():
+        name = key.encode() + b"\x00"
+        if isinstance(value, bool) or isinstance(value, int):
+            body += b"\x10" + name + struct.pack("<i", int(value))
+        elif isinstance(value, str):
+            raw = value.encode() + b"\x00"
+            body += b"\x02" + name + struct.pack("<i", len(raw)) + raw
+        else:
+            body += b"\x05" + name + struct.pack("<i", len(value)) + b"\x00" + bytes(value)
     return struct.pack("<i", len(body) + 5) + body + b"\x00"
 
 
-def mongo_ping(port: int, timeout: float = 3.0) -> bool:
-    """`{ping: 1}` over the MongoDB wire protocol (one OP_MSG), standard library only."""
-    doc = _bson_ping()
-    msg = struct.pack("<iiii", 16 + 4 + 1 + len(doc), 1, 0, 2013) + struct.pack("<I", 0) + b"\x00" + doc
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.sendall(msg)
-            header = _recv_exact(sock, 16)
-            length = struct.unpack("<i", header[:4])[0]
-            reply = _recv_exact(sock, length - 16)
-    except OSError:
-        return False
+def _command(sock: socket.socket, doc: dict) -> bool:
+    """One OP_MSG; True when the reply says ok: 1."""
+    payload = _bson(doc)
+    sock.sendall(struct.pack("<iiii", 16 + 4 + 1 + len(payload), 1, 0, 2013) + struct.pack("<I", 0) + b"\x00" + payload)
+    header = _recv_exact(sock, 16)
+    reply = _recv_exact(sock, struct.unpack("<i", header[:4])[0] - 16)
     # flagBits (4), section kind 0 (1), then the reply document: {ok: 1.0, ...}
     ok_double, ok_int = b"\x01ok\x00" + struct.pack("<d", 1.0), b"\x10ok\x00" + struct.pack("<i", 1)
     return ok_double in reply[5:] or ok_int in reply[5:]
+
+
+def mongo_ping(port: int, timeout: float = 3.0, user: str | None = None, password: str | None = None) -> bool:
+    """`{ping: 1}` over the MongoDB wire protocol, after a PLAIN sign-in when
+    credentials are given (FerretDB passes them to PostgreSQL); standard library only."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            if user is not None and not _command(sock, {
+                    "saslStart": 1, "mechanism": "PLAIN", "payload": b"\x00" + user.encode() + b"\x00" + (
+                        password or "").encode(), "$db": "$external"}):
+                return False
+            return _command(sock, {"ping": 1, "$db": "admin"})
+    except OSError:
+        return False
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

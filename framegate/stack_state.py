@@ -26,7 +26,8 @@ ENV_FILE = "stack.env"
 
 # Values in stack.env are written unquoted, so `set -a; . stack.env` and
 # `eval "$(python -m framegate.stack env)"` work: keep them to shell-safe characters.
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@%+=,~-]*$")
+# ("?" is safe too: the shell never expands patterns in an assignment's value.)
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/@%+=,~?-]*$")
 
 
 class StackError(RuntimeError):
@@ -135,7 +136,7 @@ class Stack:
                 env[key] = make()
             return env[key]
 
-        keep("FRAMEGATE_STACK_PG_PASSWORD", lambda: _token(32))
+        pg_password = keep("FRAMEGATE_STACK_PG_PASSWORD", lambda: _token(32))
         amqp_user = keep("FRAMEGATE_STACK_AMQP_USER", lambda: "framegate")
         amqp_password = keep("FRAMEGATE_STACK_AMQP_PASSWORD", lambda: _token(32))
         keep("FRAMEGATE_STACK_RABBIT_NODE", lambda: f"framegate{base}@localhost")
@@ -145,7 +146,11 @@ class Stack:
         keep("FRAMEGATE_SETUP_KEY", lambda: _token(32))
         port = lambda name: base + PORT_OFFSETS[name]  # noqa: E731
         s3 = f"127.0.0.1:{port('s3')}"
-        keep("FRAMEGATE_MONGO_URL", lambda: f"mongodb://127.0.0.1:{port('mongo')}/")
+        # FerretDB has no credentials of its own: each client signs in (PLAIN) with
+        # PostgreSQL's, which FerretDB passes on. Stacks made before that move over.
+        if env.get("FRAMEGATE_MONGO_URL") in (None, "", f"mongodb://127.0.0.1:{port('mongo')}/"):
+            env["FRAMEGATE_MONGO_URL"] = (f"mongodb://postgres:{pg_password}@127.0.0.1:{port('mongo')}/"
+                                          "?authMechanism=PLAIN")
         keep("FRAMEGATE_AMQP_URL",
              lambda: f"amqp://{amqp_user}:{amqp_password}@127.0.0.1:{port('amqp')}//")
         keep("FRAMEGATE_S3_ENDPOINT", lambda: s3)

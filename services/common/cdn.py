@@ -26,6 +26,10 @@ import time
 PREFIX = "/cdn"
 DEFAULT_TTL_SECONDS = 60  # short: a player refreshes its URLs (settings.playback_ttl_seconds)
 ORIGIN_KEY_HEADER = "X-Framegate-Origin-Key"
+# The CDN also passes the viewer's signed token and expiry on, so the origin
+# key alone (a constant the CDN holds) fetches nothing.
+TOKEN_HEADER = "X-Framegate-CDN-Token"
+EXPIRES_HEADER = "X-Framegate-CDN-Expires"
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -63,6 +67,13 @@ def token_for(secret: str, expires: int, scope: str) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def signature_valid(secret: str, token: str, expires: str, scope: str, now: float | None = None) -> bool:
+    """The check the CDN made, made again: the token fits the scope and expiry, which is not past."""
+    if not token or not expires.isdigit() or int(expires) <= (now if now is not None else time.time()):
+        return False
+    return hmac.compare_digest(token.encode(), token_for(secret, int(expires), scope).encode())
+
+
 def scope_of(project_id: str, version_id: str) -> str:
     for value in (project_id, version_id):
         if not isinstance(value, str) or not _ID.match(value):
@@ -84,16 +95,27 @@ def sign_playback_path(settings, project_id: str, version_id: str, path: str = "
 def expiry_of(signed: str) -> int:
     """The expiry (Unix seconds) written into a signed path or URL."""
     return int(signed.split(PREFIX + "/", 1)[1].split("/")[1])
+def cdn_origin(settings) -> str:
+    """Where playback URLs point: FRAMEGATE_CDN_URL when set (production), else
+    '' (the platform's own address, whose nginx is the CDN locally)."""
+    return (getattr(settings, "cdn_url", "") or "").rstrip("/")
+
+
+def sign_playback_link(settings, project_id: str, version_id: str, path: str = "",
+                       ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> str:
+    """A signed URL for pages: on the CDN's address when there is one, else a same-origin path."""
+    return cdn_origin(settings) + sign_playback_path(settings, project_id, version_id, path, ttl, now)
 
 
 def sign_playback_url(settings, project_id: str, version_id: str, path: str = "hls/master.m3u8",
                       ttl: int = DEFAULT_TTL_SECONDS, now: float | None = None) -> str:
-    """An absolute signed URL on the platform's public address (any HLS client can play it)."""
-    return settings.public_url.rstrip("/") + sign_playback_path(settings, project_id, version_id, path, ttl, now)
+    """An absolute signed URL on the CDN (any HLS client can play it)."""
+    base = cdn_origin(settings) or settings.public_url.rstrip("/")
+    return base + sign_playback_path(settings, project_id, version_id, path, ttl, now)
 
 
 def playback_grant(settings, project_id: str, version_id: str) -> dict:
     """One viewing session's fresh CDN URLs (what a player's renewal gets): short-lived, renewed by the page."""
     ttl = settings.playback_ttl_seconds
-    base = sign_playback_path(settings, project_id, version_id, ttl=ttl)
+    base = sign_playback_link(settings, project_id, version_id, ttl=ttl)
     return {"cdn_base": base, "master": base + "hls/master.m3u8", "expires_in": ttl, "expires_at": expiry_of(base)}

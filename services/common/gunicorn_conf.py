@@ -7,7 +7,9 @@ one process keeps Prometheus counters in one place. Scale with more pods.
 """
 import os
 
-bind = os.environ.get("FRAMEGATE_BIND", "127.0.0.1:8000")
+bind = [os.environ.get("FRAMEGATE_BIND", "127.0.0.1:8000")]
+if os.environ.get("FRAMEGATE_ORIGIN_BIND"):  # review's CDN origin, on a port only the CDN may reach
+    bind.append(os.environ["FRAMEGATE_ORIGIN_BIND"])
 workers = 1
 worker_class = "gthread"
 threads = int(os.environ.get("FRAMEGATE_HTTP_THREADS", "16"))

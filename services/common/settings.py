@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # Ports of the local stack are offsets from one base, so a test stack can run
 # beside the development stack on other ports (FRAMEGATE_PORT_BASE).
@@ -32,6 +33,8 @@ MAX_LOCAL_WORKERS = 8
 PORT_OFFSETS.update({f"transcode_worker_{i}": 110 + i for i in range(1, MAX_LOCAL_WORKERS + 1)})
 DEFAULT_PORT_BASE = 18000
 DEV_SECRET = "dev-insecure-secret"
+DEV_S3_ACCESS_KEY = "framegate"
+DEV_S3_SECRET_KEY = "framegate-dev-secret"
 
 
 def local_port(name: str, base: int | None = None) -> int:
@@ -58,17 +61,30 @@ class Settings:
     s3_region: str = "us-east-1"
     bucket_prefix: str = "framegate-"
     public_url: str = ""  # where users reach the platform
+    cdn_url: str = ""  # where playback URLs point (production: the CDN); empty: public_url
     secret_key: str = DEV_SECRET
     setup_key: str = ""  # lets `framegate up` create the first admin once
     max_upload_bytes: int = 200 * 1024**3
     ffprobe_timeout_seconds: float = 60.0
-    login_attempts_per_window: int = 10
+    login_attempts_per_window: int = 10  # per (e-mail, address) before backoff
+    login_attempts_per_address: int = 50  # failures per address across e-mails
     login_window_seconds: int = 900
     # Signed CDN URLs: a player page's are short-lived and refreshed while it
     # plays, so removing a member stops their playback within this lifetime;
     # `hls_url` in the API's version JSON (for the CLI, ffprobe, VLC) lasts longer.
     playback_ttl_seconds: int = 60
     api_playback_ttl_seconds: int = 600
+    login_backoff_seconds: float = 30.0  # then 60, 120, ... up to the window
+    # Lifetimes of API tokens and of browser sessions: idle, and absolute.
+    token_idle_seconds: int = 12 * 3600
+    token_absolute_seconds: int = 30 * 86400
+    session_idle_seconds: int = 2 * 3600
+    session_absolute_seconds: int = 24 * 3600
+    # Argon2id: OWASP's floor; each hash in flight holds argon2_memory_kib.
+    argon2_memory_kib: int = 19 * 1024
+    argon2_time_cost: int = 2
+    max_concurrent_hashes: int = 2  # per process
+    hash_wait_seconds: float = 3.0
     extra: dict = field(default_factory=dict)
 
     def bucket(self, name: str) -> str:
@@ -76,9 +92,17 @@ class Settings:
         return f"{self.bucket_prefix}{name}"
 
     def check(self) -> None:
-        """Refuse to run outside development with a default secret."""
-        if self.environment != "development" and self.secret_key == DEV_SECRET:
+        """Refuse to run outside development with a default secret or credential."""
+        if self.environment == "development":
+            return
+        if self.secret_key == DEV_SECRET:
             raise RuntimeError("FRAMEGATE_SECRET_KEY must be set outside development")
+        if self.s3_access_key == DEV_S3_ACCESS_KEY or self.s3_secret_key == DEV_S3_SECRET_KEY:
+            raise RuntimeError("FRAMEGATE_S3_ACCESS_KEY and FRAMEGATE_S3_SECRET_KEY must be set outside development")
+        amqp = urlsplit(self.amqp_url)
+        if not amqp.password or (amqp.username, amqp.password) == ("guest", "guest"):
+            raise RuntimeError("FRAMEGATE_AMQP_URL must carry real credentials outside development "
+                               "(not RabbitMQ's guest account)")
 
 
 def load_settings() -> Settings:
@@ -90,20 +114,31 @@ def load_settings() -> Settings:
         amqp_url=_env("FRAMEGATE_AMQP_URL", f"amqp://guest:guest@127.0.0.1:{local_port('amqp')}//"),
         s3_endpoint=s3,
         s3_public_endpoint=_env("FRAMEGATE_S3_PUBLIC_ENDPOINT", s3),
-        s3_access_key=_env("FRAMEGATE_S3_ACCESS_KEY", "framegate"),
-        s3_secret_key=_env("FRAMEGATE_S3_SECRET_KEY", "framegate-dev-secret"),
+        s3_access_key=_env("FRAMEGATE_S3_ACCESS_KEY", DEV_S3_ACCESS_KEY),
+        s3_secret_key=_env("FRAMEGATE_S3_SECRET_KEY", DEV_S3_SECRET_KEY),
         s3_secure=_env("FRAMEGATE_S3_SECURE", "0") == "1",
         s3_region=_env("FRAMEGATE_S3_REGION", "us-east-1"),
         bucket_prefix=_env("FRAMEGATE_BUCKET_PREFIX", "framegate-"),
         public_url=_env("FRAMEGATE_PUBLIC_URL", f"http://127.0.0.1:{local_port('http')}"),
+        cdn_url=_env("FRAMEGATE_CDN_URL", ""),
         secret_key=_env("FRAMEGATE_SECRET_KEY", DEV_SECRET),
         setup_key=_env("FRAMEGATE_SETUP_KEY", ""),
         max_upload_bytes=int(_env("FRAMEGATE_MAX_UPLOAD_BYTES", str(200 * 1024**3))),
         ffprobe_timeout_seconds=float(_env("FRAMEGATE_FFPROBE_TIMEOUT", "60")),
         login_attempts_per_window=int(_env("FRAMEGATE_LOGIN_ATTEMPTS", "10")),
+        login_attempts_per_address=int(_env("FRAMEGATE_LOGIN_ATTEMPTS_PER_ADDRESS", "50")),
         login_window_seconds=int(_env("FRAMEGATE_LOGIN_WINDOW", "900")),
         playback_ttl_seconds=int(_env("FRAMEGATE_PLAYBACK_TTL", "60")),
         api_playback_ttl_seconds=int(_env("FRAMEGATE_API_PLAYBACK_TTL", "600")),
+        login_backoff_seconds=float(_env("FRAMEGATE_LOGIN_BACKOFF", "30")),
+        token_idle_seconds=int(_env("FRAMEGATE_TOKEN_IDLE_SECONDS", str(12 * 3600))),
+        token_absolute_seconds=int(_env("FRAMEGATE_TOKEN_ABSOLUTE_SECONDS", str(30 * 86400))),
+        session_idle_seconds=int(_env("FRAMEGATE_SESSION_IDLE_SECONDS", str(2 * 3600))),
+        session_absolute_seconds=int(_env("FRAMEGATE_SESSION_ABSOLUTE_SECONDS", str(24 * 3600))),
+        argon2_memory_kib=int(_env("FRAMEGATE_ARGON2_MEMORY_KIB", str(19 * 1024))),
+        argon2_time_cost=int(_env("FRAMEGATE_ARGON2_TIME_COST", "2")),
+        max_concurrent_hashes=int(_env("FRAMEGATE_MAX_CONCURRENT_HASHES", "2")),
+        hash_wait_seconds=float(_env("FRAMEGATE_HASH_WAIT_SECONDS", "3")),
     )
     settings.check()
     return settings

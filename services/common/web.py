@@ -13,7 +13,7 @@ from flask import Flask, Response, g, jsonify, redirect, request, url_for
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from . import accounts
+from . import accounts, passwords
 
 # Routes anyone may call; everything else needs a user or an API token.
 ALWAYS_PUBLIC = {"healthz", "metrics", "static"}
@@ -28,6 +28,17 @@ SESSION_COOKIE = "framegate_session"
 CSRF_HEADER = "X-Framegate-CSRF"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+# Why a token was refused, as its holder should read it.
+TOKEN_MESSAGES = {
+    "unknown": "That token is not valid (revoked or mistyped): run framegate login.",
+    "revoked": "That token was revoked (password changed or reset): run framegate login.",
+    "expired": "That token has expired: run framegate login.",
+    "idle": "That token expired after being unused too long: run framegate login.",
+    "disabled": "This account is disabled; ask an admin.",
+}
+SESSION_ENDED = {"expired": "it expired", "idle": "unused too long", "disabled": "account disabled",
+                 "revoked": "signed out elsewhere or password changed"}
 
 # A service asking another for what a person without an account may see
 # (review resolving a link's version for a reviewer): a key derived from the
@@ -115,7 +126,8 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
             g.user, g.session_token = SERVICE_READER, None
             return None
         token, from_cookie = _credentials()
-        user = accounts.user_for_token(db_getter(), token) if token else None
+        found = accounts.check_token(db_getter(), token) if token else accounts.TokenCheck(None)
+        user = found.user
         if user is None:
             if sign_in_endpoint and getattr(view, "framegate_page", False) and request.method in SAFE_METHODS:
                 response = redirect(url_for(sign_in_endpoint, next=safe_next(request.full_path.rstrip("?"))))
@@ -124,9 +136,9 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
                 return response
             message = "Sign in first: send 'Authorization: Bearer <token>' (framegate login)."
             if token:
-                message = "That token is not valid (revoked or mistyped): run framegate login."
+                message = TOKEN_MESSAGES.get(found.reason, TOKEN_MESSAGES["unknown"])
                 if from_cookie:
-                    message = "Your session has ended (signed out or revoked): sign in again."
+                    message = f"Your session has ended ({SESSION_ENDED.get(found.reason, 'signed out or revoked')}): sign in again."
             return error_response(401, "unauthorized", message)
         if from_cookie and request.method not in SAFE_METHODS and not _csrf_ok(token):
             return error_response(403, "csrf_required",
@@ -145,7 +157,17 @@ def install_common(app: Flask, service: str, db_getter: Callable, health_checks:
 
     @app.errorhandler(ApiError)
     def api_error(err: ApiError):
-        return error_response(err.status, err.code, err.message, **err.extra)
+        response, status = error_response(err.status, err.code, err.message, **err.extra)
+        if "retry_after" in err.extra:
+            response.headers["Retry-After"] = str(err.extra["retry_after"])
+        return response, status
+
+    @app.errorhandler(passwords.HashingBusy)
+    def hashing_busy(err):
+        response, status = error_response(503, "busy", "Too many password checks at this moment; "
+                                                       "try again in a few seconds.")
+        response.headers["Retry-After"] = "2"
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(err: HTTPException):

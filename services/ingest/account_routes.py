@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import re
 
 from flask import Blueprint, g, jsonify, request
@@ -10,6 +11,13 @@ from services.common import accounts
 from services.common.web import ApiError, json_body, public
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+REFUSED_STATUS = {"too_many_attempts": 429, "busy": 503, "account_disabled": 403}
+
+
+def refused(err: accounts.LoginRefused) -> ApiError:
+    """The HTTP answer to a refused sign-in, with Retry-After when waiting helps."""
+    extra = {"retry_after": math.ceil(err.retry_after)} if err.retry_after else {}
+    return ApiError(REFUSED_STATUS.get(err.code, 401), err.code, err.message, **extra)
 
 
 def account_blueprint(db, settings) -> Blueprint:
@@ -22,8 +30,8 @@ def account_blueprint(db, settings) -> Blueprint:
         try:
             user = accounts.login(db, body.get("email"), body.get("password"), request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
-            raise ApiError(429 if err.code == "too_many_attempts" else 401, err.code, err.message) from None
-        token = accounts.issue_token(db, user, body.get("token_name") or "login")
+            raise refused(err) from None
+        token = accounts.issue_token(db, user, body.get("token_name") or "login", accounts.lifetime(settings, "api"))
         return jsonify({"token": token, "user": user.to_dict()})
 
     @bp.post("/api/v1/auth/bootstrap")
@@ -32,12 +40,25 @@ def account_blueprint(db, settings) -> Blueprint:
         key = request.headers.get("X-Setup-Key", "")
         if not settings.setup_key or not hmac.compare_digest(key.encode(), settings.setup_key.encode()):
             raise ApiError(401, "unauthorized", "The setup key is missing or wrong.")
-        email = (request.get_json(silent=True) or {}).get("email") or "admin@framegate.local"
-        created = accounts.bootstrap_first_admin(db, email)
-        if created is None:
+        body = request.get_json(silent=True) or {}
+        email = body.get("email") or "admin@framegate.local"
+        given = body.get("password")
+        if given is not None:
+            try:
+                accounts.check_new_password(given)
+            except ValueError as err:
+                raise ApiError(400, "weak_password", str(err)) from None
+        try:
+            done = accounts.bootstrap_first_admin(db, email, settings, given)
+        except accounts.LoginRefused as err:
+            raise refused(err) from None
+        if done is None:
             raise ApiError(409, "already_bootstrapped", "The first admin exists; sign in with framegate login.")
-        user, password, token = created
-        return jsonify({"email": user.email, "password": password, "token": token, "user": user.to_dict()}), 201
+        user, password, token, created = done
+        answer = {"email": user.email, "token": token, "user": user.to_dict()}
+        if given is None:
+            answer["password"] = password  # generated here: shown once
+        return jsonify(answer), 201 if created else 200
 
     @bp.post("/api/v1/auth/logout")
     def logout():
@@ -48,13 +69,24 @@ def account_blueprint(db, settings) -> Blueprint:
     def me():
         return jsonify(g.user.to_dict())
 
+    @bp.get("/api/v1/me/tokens")
+    def my_tokens():
+        return jsonify({"tokens": accounts.list_tokens(db, g.user, g.session_token)})
+
+    @bp.delete("/api/v1/me/tokens/<token_id>")
+    def revoke_my_token(token_id):
+        if not accounts.revoke_token_by_id(db, g.user, token_id):
+            raise ApiError(404, "unknown_token", f"You have no token with id {token_id!r}.")
+        return "", 204
+
     @bp.post("/api/v1/me/password")
     def change_password():
         body = json_body()
         try:
-            accounts.change_password(db, g.user, body.get("current"), body.get("new"), g.session_token)
+            accounts.change_password(db, g.user, body.get("current"), body.get("new"), g.session_token, settings)
         except accounts.LoginRefused as err:
-            raise ApiError(403, err.code, err.message) from None
+            status = {"conflict": 409, "busy": 503}.get(err.code, 403)
+            raise ApiError(status, err.code, err.message) from None
         except ValueError as err:
             raise ApiError(400, "weak_password", str(err)) from None
         return "", 204
@@ -82,12 +114,42 @@ def account_blueprint(db, settings) -> Blueprint:
             password = accounts.check_new_password(given) if given is not None else accounts.new_password()
         except ValueError as err:
             raise ApiError(400, "weak_password", str(err)) from None
-        user = accounts.create_user(db, email, (name or email.split("@")[0]).strip(), role, password)
+        user = accounts.create_user(db, email, (name or email.split("@")[0]).strip(), role, password, settings)
         if user is None:
             raise ApiError(409, "user_exists", f"There is already a user {email.strip().lower()}.")
         answer = user.to_dict()
         if given is None:
             answer["password"] = password  # shown once, to pass on
         return jsonify(answer), 201
+
+    def user_or_404(user_id: str) -> accounts.User:
+        user = accounts.find_user(db, user_id)
+        if user is None:
+            raise ApiError(404, "unknown_user", f"There is no user with id {user_id!r}.")
+        return user
+
+    @bp.post("/api/v1/users/<user_id>/disable")
+    def disable_user(user_id):
+        admin_only()
+        if user_id == g.user.id:
+            raise ApiError(400, "cannot_disable_self", "You cannot disable your own account.")
+        user_or_404(user_id)
+        accounts.set_disabled(db, user_id, True)
+        return jsonify(user_or_404(user_id).to_dict())
+
+    @bp.post("/api/v1/users/<user_id>/enable")
+    def enable_user(user_id):
+        admin_only()
+        user_or_404(user_id)
+        accounts.set_disabled(db, user_id, False)
+        return jsonify(user_or_404(user_id).to_dict())
+
+    @bp.post("/api/v1/users/<user_id>/password")
+    def reset_password(user_id):
+        """A new generated password, shown once; every token of the user dies."""
+        admin_only()
+        user_or_404(user_id)
+        password = accounts.reset_password(db, user_id, settings)
+        return jsonify(dict(user_or_404(user_id).to_dict(), password=password))
 
     return bp

@@ -118,8 +118,9 @@ def create_app(settings=None) -> Flask:
             # than the page's, which refreshes its own (/playback above).
             "hls_url": cdn.sign_playback_url(settings, version["project_id"], version["id"],
                                              ttl=settings.api_playback_ttl_seconds) if playable else None,
-            # Same-origin path through the CDN, for thumbnails in lists (loaded at once).
-            "poster_url": cdn.sign_playback_path(settings, version["project_id"], version["id"], "poster.jpg",
+            # Through the CDN (a same-origin path when it is the platform's own nginx), for
+            # thumbnails in lists (loaded at once, so the page's short lifetime is enough).
+            "poster_url": cdn.sign_playback_link(settings, version["project_id"], version["id"], "poster.jpg",
                                                  ttl=settings.playback_ttl_seconds)
             if version["status"] == "ready" else None,
         }

@@ -31,9 +31,13 @@ def openapi_document() -> dict:
                 "Sign in; returns an API token", "200", obj,
                 {"type": "object", "required": ["email", "password"],
                  "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
-                errors=(400, 401, 429), public=True)},
+                errors=(400, 401, 403, 429, 503), public=True)},
             "/api/v1/auth/bootstrap": {"post": _op(
-                "Create the first admin (needs X-Setup-Key)", "201", obj, errors=(401, 409), public=True)},
+                "Create the first admin (needs X-Setup-Key); with the password it was created with, "
+                "a repeat returns 200 and a fresh token", "201", obj,
+                {"type": "object", "properties": {"email": {"type": "string"},
+                                                  "password": {"type": "string", "minLength": 12}}},
+                errors=(400, 401, 409), public=True)},
             "/api/v1/auth/logout": {"post": {"summary": "Revoke this token", "responses": {"204": {"description": "Revoked"}}}},
             "/api/v1/openapi.json": {"get": _op("This document", "200", obj, errors=(401,))},
             "/api/v1/me": {"get": _op("The signed-in user", "200", _ref("User"), errors=(401,))},
@@ -42,7 +46,22 @@ def openapi_document() -> dict:
                 "requestBody": {"required": True, **_json({"type": "object", "required": ["current", "new"],
                     "properties": {"current": {"type": "string"}, "new": {"type": "string", "minLength": 12}}})},
                 "responses": {"204": {"description": "Changed"},
-                              **{str(c): {"description": "Error", **_json(ERROR)} for c in (400, 401, 403)}}}},
+                              **{str(c): {"description": "Error", **_json(ERROR)} for c in (400, 401, 403, 409)}}}},
+            "/api/v1/me/tokens": {"get": _op("One's own tokens and browser sessions (never the secrets)", "200",
+                                             {"type": "object", "properties": {"tokens": {"type": "array"}}},
+                                             errors=(401,))},
+            "/api/v1/me/tokens/{token_id}": {"parameters": [path_id("token_id")], "delete": {
+                "summary": "Revoke one of one's own tokens or sessions",
+                "responses": {"204": {"description": "Revoked"},
+                              **{str(c): {"description": "Error", **_json(ERROR)} for c in (401, 404)}}}},
+            "/api/v1/users/{user_id}/disable": {"parameters": [path_id("user_id")], "post": _op(
+                "Disable a user (admins only): sign-in refused, every token revoked at once", "200", _ref("User"),
+                errors=(400, 401, 403, 404))},
+            "/api/v1/users/{user_id}/enable": {"parameters": [path_id("user_id")], "post": _op(
+                "Enable a disabled user (admins only)", "200", _ref("User"), errors=(401, 403, 404))},
+            "/api/v1/users/{user_id}/password": {"parameters": [path_id("user_id")], "post": _op(
+                "Reset a user's password (admins only): a generated one, returned once; their tokens are revoked",
+                "200", _ref("User"), errors=(401, 403, 404))},
             "/api/v1/users": {
                 "get": _op("List users (admins only)", "200", _list("users", "User"), errors=(401, 403)),
                 "post": _op("Create a user (admins only); without a password one is generated and returned once",

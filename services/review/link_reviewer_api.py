@@ -115,7 +115,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
         try:
             _, secret = links.open_session(db, ingest, link, {"name": form.get("name"), "email": form.get("email"),
                                                               "password": form.get("password")},
-                                           client_ip(), request.headers.get("User-Agent", ""))
+                                           client_ip(), request.headers.get("User-Agent", ""), settings)
         except LinkRefused as err:
             gone = err.message if err.status == 410 else None
             return make_response(render_template("link.html", link=link, name=form.get("name", ""),
@@ -132,7 +132,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
         body = json_body()
         link = links.live_link(db, token)
         session, secret = links.open_session(db, ingest, link, body, client_ip(),
-                                             request.headers.get("User-Agent", ""))
+                                             request.headers.get("User-Agent", ""), settings)
         response = jsonify({"session_id": session["_id"], "link_id": link["_id"], "kind": link["kind"],
                             "stage": link["stage"], "brief": link["brief"], "version_id": session["version_id"],
                             "comments": link["comments"], "download": link["download"],

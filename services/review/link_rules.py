@@ -12,9 +12,6 @@ import re
 import secrets
 from datetime import datetime
 
-from argon2 import PasswordHasher, Type
-from argon2.exceptions import InvalidHashError, VerificationError
-
 KINDS = ("internal", "client")
 AUDIENCE = {"internal": "team", "client": "client"}
 MAX_STAGE = 80
@@ -146,26 +143,6 @@ def password_backoff_seconds(recent_failures: int, free: int = 5, cap: float = 3
     if recent_failures < free:
         return 0.0
     return min(cap, 2.0 ** (recent_failures - free + 1))
-
-
-# Argon2id with explicit costs (OWASP's minimum: 19 MiB, 2 passes, 1 lane), so
-# a library upgrade that changes its defaults does not silently change ours.
-# services/common has no password module to share; accounts.py uses the
-# library defaults for sign-in passwords.
-_LINK_PASSWORDS = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, type=Type.ID)
-
-
-def hash_link_password(password: str) -> str:
-    return _LINK_PASSWORDS.hash(password)
-
-
-def link_password_matches(stored_hash: str, given: object) -> bool:
-    if not isinstance(given, str):
-        return False
-    try:
-        return _LINK_PASSWORDS.verify(stored_hash, given)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def check_new_password(password: object) -> str | None:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
+from services.common import passwords
 from services.common.events import LinkCreated, LinkOpened, LinkRevoked, event_id_for
 
 from . import links_store
 from .ingest_client import IngestClient, IngestNotFound
 from .link_rules import (LinkRefused, check_brief, check_domains, check_expiry, check_flag, check_kind,
-                         check_new_password, check_stage, ensure_live, hash_link_password, link_password_matches,
-                         link_state, new_token, password_backoff_seconds, reviewer_email, reviewer_name,
+                         check_new_password, check_stage, ensure_live, link_state, new_token, password_backoff_seconds, reviewer_email, reviewer_name,
                          token_digest)
 
 MAX_USER_AGENT = 300
@@ -66,7 +66,7 @@ def require_owner(ingest: IngestClient, user, token: str, project_id: str) -> No
                           f"You are {who} in this project; only an owner can manage review links.")
 
 
-def create_link(db, ingest: IngestClient, user, token: str, body: dict, public_url: str) -> dict:
+def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings) -> dict:
     """Check everything, then store the link and its LinkCreated event; the view plus its URL (shown once)."""
     at = now()
     kind = check_kind(body.get("kind"))
@@ -98,7 +98,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, public_u
     link_token = new_token()
     link = {"_id": links_store.new_id(), "token_sha256": token_digest(link_token), "project_id": project_id,
             "asset_id": asset_id, "version_id": version_id or None, "kind": kind, "stage": stage, "brief": brief,
-            "expires_at": expires_at, "password_hash": hash_link_password(password) if password else None,
+            "expires_at": expires_at, "password_hash": passwords.hash_password(password, settings) if password else None,
             "allowed_domains": domains, "comments": comments, "download": download,
             "created_by": {"user_id": user.id, "name": user.name, "email": user.email}, "created_at": at}
     event = LinkCreated(event_id=event_id_for("link_created", link["_id"]), project_id=project_id,
@@ -106,7 +106,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, public_u
                         stage=stage, created_by=user.email, expires_at=_iso(expires_at),
                         allowed_domains=domains, comments=comments, download=download, password=bool(password))
     links_store.insert_link(db, link, event)
-    return {**link_view(link, at), "url": link_url(public_url, link_token)}
+    return {**link_view(link, at), "url": link_url(settings.public_url, link_token)}
 
 
 def managed_link(db, ingest: IngestClient, user, token: str, link_id: str) -> dict:
@@ -153,7 +153,7 @@ def version_of_link(ingest: IngestClient, link: dict) -> dict:
         raise LinkRefused(404, "nothing_to_watch", "There is no ready version on this link yet.") from None
 
 
-def check_password(db, link: dict, given: object, ip: str) -> None:
+def check_password(db, link: dict, given: object, ip: str, settings) -> None:
     """Wrong guesses from one address make the next wait longer (link_rules.password_backoff_seconds)."""
     if not link.get("password_hash"):
         return
@@ -166,18 +166,19 @@ def check_password(db, link: dict, given: object, ip: str) -> None:
                                   f"Too many wrong passwords; try again in {math.ceil(remaining)} s.")
             refused.retry_after = math.ceil(remaining)
             raise refused
-    if not link_password_matches(link["password_hash"], given):
+    if not isinstance(given, str) or not passwords.verify_password(link["password_hash"], given, settings):
         links_store.record_password_failure(db, link["_id"], ip)
         code = "password_required" if not given else "wrong_password"
         raise LinkRefused(403, code, "This link needs its password." if not given else "That password is wrong.")
 
 
-def open_session(db, ingest: IngestClient, link: dict, body: dict, ip: str, user_agent: str) -> tuple[dict, str]:
+def open_session(db, ingest: IngestClient, link: dict, body: dict, ip: str, user_agent: str,
+                 settings) -> tuple[dict, str]:
     """A reviewer's viewing session on a live link: (session, secret for the cookie), and a LinkOpened event."""
     ensure_live(link, now())
     name = reviewer_name(body.get("name"))
     email = reviewer_email(body.get("email"), link["allowed_domains"])
-    check_password(db, link, body.get("password"), ip)
+    check_password(db, link, body.get("password"), ip, settings)
     version = version_of_link(ingest, link)
     secret = links_store.new_session_secret()
     session = {"_id": links_store.new_id(), "link_id": link["_id"], "project_id": link["project_id"],

@@ -39,7 +39,7 @@ def links_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
     @bp.post("/api/v1/review/links")
     def create():
         body = json_body()
-        return jsonify(links.create_link(db, ingest, g.user, g.session_token, body, settings.public_url)), 201
+        return jsonify(links.create_link(db, ingest, g.user, g.session_token, body, settings)), 201
 
     @bp.get("/api/v1/review/projects/<project_id>/links")
     def list_links(project_id):

@@ -2,8 +2,10 @@
 
 Only nginx calls it: the route answers 404 to anyone who does not send the
 origin key (derived from FRAMEGATE_SECRET_KEY) from a loopback address, and
-nginx refuses /_origin/ from outside. Signed-URL checks happen in nginx; this
-route only maps a key to an object and says how long it may be cached.
+nginx refuses /_origin/ from outside. nginx checks the signed URL and passes
+the viewer's token and expiry on; the route checks them again, so the origin
+key alone (which the CDN holds for good) reaches nothing without a signed,
+unexpired URL for that version.
 """
 from __future__ import annotations
 
@@ -50,6 +52,23 @@ def cdn_peers() -> list:
     return [ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip()]
 
 
+def _signed_for(settings, key: str) -> bool:
+    """The viewer's signed token for this object's version, not expired."""
+    scope = "/".join(key.split("/")[:2])
+    return cdn.signature_valid(cdn.signing_secret(settings), request.headers.get(cdn.TOKEN_HEADER, ""),
+                               request.headers.get(cdn.EXPIRES_HEADER, ""), scope)
+
+
+def _on_origin_port() -> bool:
+    """In a cluster the origin has a port of its own (FRAMEGATE_ORIGIN_PORT)
+    that a NetworkPolicy opens to the CDN only; the route answers nowhere else."""
+    wanted = os.environ.get("FRAMEGATE_ORIGIN_PORT")
+    if not wanted:
+        return True  # one machine: loopback and the key decide
+    original = request.environ.get("werkzeug.proxy_fix.orig", {})
+    return (original.get("SERVER_PORT") or request.environ.get("SERVER_PORT")) == wanted
+
+
 def _from_nginx(settings, peers: list) -> bool:
     sent = request.headers.get(cdn.ORIGIN_KEY_HEADER, "")
     if not sent or not hmac.compare_digest(sent.encode(), cdn.origin_key(settings).encode()):
@@ -72,7 +91,8 @@ def origin_blueprint(settings, store) -> Blueprint:
     @bp.get("/_origin/renditions/<path:key>")
     @public
     def rendition(key: str):
-        if not _from_nginx(settings, peers) or not _KEY.match(key) or ".." in key.split("/"):
+        if not _on_origin_port() or not _from_nginx(settings, peers) or not _KEY.match(key) or ".." in key.split("/") \
+                or not _signed_for(settings, key):
             abort(404)
         kind = CONTENT_TYPES.get(key.rsplit(".", 1)[-1].lower(), "application/octet-stream")
         try:

@@ -2,12 +2,15 @@
 versions, and the player. Data comes from the ingest API as the user."""
 from __future__ import annotations
 
+import hmac
 import re
+import secrets
+from urllib.parse import urlsplit
 
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 
 from services.common import accounts, cdn
-from services.common.web import SESSION_COOKIE, csrf_token_for, page, public, safe_next
+from services.common.web import CSRF_FIELD, SESSION_COOKIE, csrf_token_for, page, public, safe_next
 
 from .ingest_client import IngestNotFound, IngestUnauthorized
 
@@ -32,9 +35,29 @@ def security_headers(settings) -> dict:
     if not re.fullmatch(r"[0-9.]+(:[0-9]+)?|\[[0-9a-fA-F:]+\](:[0-9]+)?", host):
         origins += f" {scheme}://*.{host}"
     headers = dict(SECURITY_HEADERS)
-    headers["Content-Security-Policy"] = headers["Content-Security-Policy"].replace(
-        "connect-src 'self'", f"connect-src 'self' {origins}")
+    policy = headers["Content-Security-Policy"].replace("connect-src 'self'", f"connect-src 'self' {origins}")
+    playback = cdn.cdn_origin(settings)
+    if playback:  # FRAMEGATE_CDN_URL: the player fetches playlists, segments and posters there
+        for directive in ("img-src 'self'", "media-src 'self'", "connect-src 'self'"):
+            policy = policy.replace(directive, f"{directive} {origin_of(playback)}")
+    headers["Content-Security-Policy"] = policy
     return headers
+
+
+# Sign-in has no session yet to tie a CSRF token to, so the form's token is
+# tied to this pre-session cookie (HttpOnly: another site can neither read it
+# nor compute the token), and a POST from another origin is refused outright.
+SIGNIN_COOKIE = "framegate_signin"
+
+
+def same_origin(origin: str | None, allowed: set[str]) -> bool:
+    """A missing Origin (older browsers, non-browser clients) passes; a foreign or opaque one does not."""
+    return origin is None or origin in allowed
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def harden(bp: Blueprint, settings) -> None:
@@ -59,7 +82,7 @@ def player_config(settings, version: dict) -> dict:
     lets the page build their URLs once the polled version JSON does."""
     facts = version.get("facts") or {}
     ttl = settings.playback_ttl_seconds
-    base = cdn.sign_playback_path(settings, version["project_id"], version["id"], ttl=ttl)
+    base = cdn.sign_playback_link(settings, version["project_id"], version["id"], ttl=ttl)
     renditions = version.get("renditions") or {}
     prefix = f"{version['project_id']}/{version['id']}/"
 
@@ -126,25 +149,43 @@ def pages_blueprint(settings, db, ingest) -> Blueprint:
         return err.response
 
     # Sign-in ---------------------------------------------------------------
+    def sign_in_form(target: str, email: str, error: str | None, status: int = 200):
+        """The form with a CSRF token for this browser's pre-session cookie (made if missing)."""
+        pre = request.cookies.get(SIGNIN_COOKIE) or secrets.token_urlsafe(32)
+        response = make_response(render_template("signin.html", next=target, email=email, error=error,
+                                                 signin_csrf=csrf_token_for(pre)), status)
+        response.set_cookie(SIGNIN_COOKIE, pre, httponly=True, samesite="Lax", secure=secure_cookie, path="/signin")
+        return response
+
+    def sign_in_forged() -> bool:
+        allowed = {origin_of(settings.public_url), origin_of(request.host_url)}
+        pre = request.cookies.get(SIGNIN_COOKIE, "")
+        field = request.form.get(CSRF_FIELD, "")
+        return (not same_origin(request.headers.get("Origin"), allowed) or not pre or not field
+                or not hmac.compare_digest(field, csrf_token_for(pre)))
+
     @bp.get("/signin")
     @public
     def sign_in():
         target = safe_next(request.args.get("next"), url_for("pages.projects"))
         if signed_in_user():
             return redirect(target)
-        return render_template("signin.html", next=target, email="", error=None)
+        return sign_in_form(target, "", None)
 
     @bp.post("/signin")
     @public
     def sign_in_submit():
         target = safe_next(request.form.get("next"), url_for("pages.projects"))
         email = request.form.get("email", "")
+        if sign_in_forged():
+            return sign_in_form(target, email, "This sign-in form expired or came from another site; "
+                                               "please sign in again.", 403)
         try:
             user = accounts.login(db, email, request.form.get("password", ""), request.remote_addr or "", settings)
         except accounts.LoginRefused as err:
-            status = 429 if err.code == "too_many_attempts" else 401
-            return render_template("signin.html", next=target, email=email, error=err.message), status
-        token = accounts.issue_token(db, user, "browser session")
+            status = {"too_many_attempts": 429, "busy": 503, "account_disabled": 403}.get(err.code, 401)
+            return sign_in_form(target, email, err.message, status)
+        token = accounts.issue_token(db, user, "browser session", accounts.lifetime(settings, "browser"), "browser")
         response = redirect(target, 303)
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=secure_cookie, path="/")
         return response

@@ -50,14 +50,16 @@ def entry_print(env: dict[str, str]) -> str:
 def test_the_entry_script_renders_the_template_as_the_local_stack_does():
     key = "k-" + uuid.uuid4().hex
     env = {"FRAMEGATE_SECRET_KEY": key, "NGINX_LISTEN": "127.0.0.1:1080", "NGINX_INGEST_UPSTREAM": "127.0.0.1:1101",
-           "NGINX_REVIEW_UPSTREAM": "127.0.0.1:1103", "NGINX_DIR": "/srv/nginx"}
+           "NGINX_REVIEW_UPSTREAM": "127.0.0.1:1103", "NGINX_REVIEW_ORIGIN_UPSTREAM": "127.0.0.1:1103",
+           "NGINX_DIR": "/srv/nginx"}
     rendered = entry_print(env)
     # What framegate/stack_infra.py's Nginx.prepare passes for the same place,
     # ports and key (as a non-root user), through its own render_template.
     local = stack_infra.render_template(stack_infra.NGINX_TEMPLATE, {
         "user_directive": "# (not root: workers run as this user)" if os.geteuid() else "user www-data;",
         "nginx_dir": "/srv/nginx", "http_listen": "127.0.0.1:1080", "ingest_upstream": "127.0.0.1:1101",
-        "review_upstream": "127.0.0.1:1103", "error_log": "stderr", "access_log": "/dev/stdout",
+        "review_upstream": "127.0.0.1:1103", "review_origin_upstream": "127.0.0.1:1103",
+        "error_log": "stderr", "access_log": "/dev/stdout",
         "cdn_secret": cdn.signing_secret_from_env({"FRAMEGATE_SECRET_KEY": key}),
         "cdn_origin_key": cdn.origin_key_from_env({"FRAMEGATE_SECRET_KEY": key}),
         "cdn_origin_header": cdn.ORIGIN_KEY_HEADER})
@@ -70,7 +72,7 @@ def test_the_entry_script_renders_the_template_as_the_local_stack_does():
 def test_the_entry_script_defaults_are_the_dev_overlays_services_and_a_cdn_secret_wins():
     rendered = entry_print({"FRAMEGATE_SECRET_KEY": "k", "FRAMEGATE_CDN_SECRET": "explicit"})
     assert "listen 8080;" in rendered
-    assert "server ingest:80;" in rendered and "server review:80;" in rendered
+    assert "server ingest:80;" in rendered and "server review:80;" in rendered and "server review:8081;" in rendered
     assert "pid /tmp/nginx/run/nginx.pid;" in rendered and "proxy_cache_path /tmp/nginx/cache " in rendered
     assert 'secure_link_md5 "explicit:$cdn_expires:$cdn_scope:explicit";' in rendered
 
@@ -102,6 +104,7 @@ def test_the_image_carries_todays_template_and_signing_module(cdn_image):
 def test_nginx_in_the_image_accepts_the_rendered_config_on_a_read_only_root(cdn_image):
     out = podman("run", "--rm", *LOCKED_DOWN, "-e", "FRAMEGATE_SECRET_KEY=k",
                  "-e", "NGINX_INGEST_UPSTREAM=127.0.0.1:9", "-e", "NGINX_REVIEW_UPSTREAM=127.0.0.1:9",
+                 "-e", "NGINX_REVIEW_ORIGIN_UPSTREAM=127.0.0.1:9",
                  cdn_image, "-t", check=False)
     assert out.returncode == 0 and "test is successful" in out.stderr, out.stderr
 
@@ -112,7 +115,8 @@ def played_cdn(cdn_image):
     listen = f"127.0.0.1:{port(CDN_OFFSET)}"
     env = {"FRAMEGATE_SECRET_KEY": stack_env()["FRAMEGATE_SECRET_KEY"], "NGINX_LISTEN": listen,
            "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{local_port('ingest')}",
-           "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{local_port('review')}"}
+           "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{local_port('review')}",
+           "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{local_port('review')}"}
     if os.environ.get("FRAMEGATE_CDN_SECRET"):
         env["FRAMEGATE_CDN_SECRET"] = os.environ["FRAMEGATE_CDN_SECRET"]
     c = Container("cdn", cdn_image, env, LOCKED_DOWN)
@@ -151,9 +155,9 @@ def test_the_image_is_the_platforms_cdn_and_front_door_against_the_stack(played_
         assert requests.get(f"{c.url}/_origin/renditions/{key}", timeout=10).status_code == 404
     finally:
         store.client.remove_object(settings.bucket("renditions"), key)
-    # The front door: the API and health are ingest's, pages are review's.
-    health = requests.get(c.url + "/healthz", timeout=10)
-    assert health.status_code == 200 and health.json()["status"] == "ok"
+    # The front door: the API is ingest's, pages are review's; health and metrics are not public.
+    for private in ("/healthz", "/metrics"):
+        assert requests.get(c.url + private, timeout=10).status_code == 404, private
     api = requests.get(c.url + "/api/v1/projects", timeout=10)
     assert api.status_code == 401 and api.json()["error"] == "unauthorized"  # ingest's answer
     page = requests.get(c.url + "/", timeout=10, allow_redirects=False)

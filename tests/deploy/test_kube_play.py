@@ -56,7 +56,7 @@ EDGE = ("cdn",)  # the front door and CDN: nginx in front of ingest and review
 OFFSET = {"postgres": 331, "mongo": 332, "ferretdb-debug": 333, "amqp": 334, "amqp-management": 335,
           "amqp-prometheus": 336, "amqp-dist": 337, "s3": 338,
           "ingest": 341, "review": 342, "ingest-relay": 343, "transcode": 344, "ingest-status": 345,
-          "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348}
+          "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348, "review-origin": 349}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -96,14 +96,17 @@ def overrides(name: str) -> dict[str, str]:
                      "RABBITMQ_NODENAME": f"fgplay{base()}@localhost",
                      "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}"},
         "ingest": {**services, "FRAMEGATE_BIND": f"127.0.0.1:{port('ingest')}"},
-        "review": {**services, "FRAMEGATE_BIND": f"127.0.0.1:{port('review')}"},
+        "review": {**services, "FRAMEGATE_BIND": f"127.0.0.1:{port('review')}",
+                   "FRAMEGATE_ORIGIN_BIND": f"127.0.0.1:{port('review-origin')}",
+                   "FRAMEGATE_ORIGIN_PORT": str(port("review-origin"))},
         "ingest-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("ingest-relay"))},
         "transcode-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("transcode-relay"))},
         "transcode": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode"))},
         "ingest-status": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-status"))},
         "transcode-dispatch": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode-dispatch"))},
         "cdn": {"NGINX_LISTEN": f"127.0.0.1:{port('cdn')}", "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{port('ingest')}",
-                "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{port('review')}"},
+                "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{port('review')}",
+                "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{port('review-origin')}"},
     }.get(name, {})
 
 
@@ -242,18 +245,19 @@ def test_the_whole_dev_overlay_runs_under_kube_play_and_every_service_answers_on
     assert answers["ingest"]["checks"] == {"amqp": "ok", "mongo": "ok", "s3": "ok"}
     assert answers["transcode"]["checks"] == {"mongo": "ok", "s3": "ok", "amqp": "ok"}
     assert all(a["status"] == "ok" for a in answers.values()), answers
-    # The front door's /healthz is ingest's, through the played CDN.
+    # The front door (the played CDN) answers, but keeps health and metrics to the pods' own ports.
     deadline = time.monotonic() + 30
     while True:
         try:
-            door = requests.get(f"{front_door()}/healthz", timeout=5)
+            door = requests.get(f"{front_door()}/signin", timeout=5)
             if door.status_code == 200:
                 break
         except requests.RequestException as err:
             door = err
         assert time.monotonic() < deadline, f"{door}\n{pods_report()}"
         time.sleep(0.5)
-    assert door.json()["checks"] == answers["ingest"]["checks"]
+    for path in ("/healthz", "/metrics"):
+        assert requests.get(f"{front_door()}{path}", timeout=5).status_code == 404, path
     # The restricted settings of the manifests were applied by podman.
     names = podman("ps", "--format", "{{.Names}}").stdout.split()
     for name in (*INFRA, *SERVICES, *EDGE):
@@ -283,7 +287,8 @@ def uploaded(played, tmp_path_factory):
     deadline = time.monotonic() + 150
     while True:  # the test above may not have run (-k): wait for the services
         try:
-            if requests.get(f"{front_door()}/healthz", timeout=5).status_code == 200:
+            if requests.get(healthz("ingest"), timeout=5).status_code == 200 \
+                    and requests.get(f"{front_door()}/signin", timeout=5).status_code == 200:
                 break
         except requests.RequestException:
             pass

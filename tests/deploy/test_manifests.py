@@ -19,6 +19,7 @@ KUBERNETES_VERSION = "1.30.0"
 SERVICES = {"ingest": 8080, "ingest-relay": 9101, "transcode": 9102, "ingest-status": 9103,
             "transcode-dispatch": 9104, "transcode-relay": 9105, "review": 8080}
 LONGEST_JOB_SECONDS = 4 * 3600
+ORIGIN_PORT = 8081  # review's CDN origin
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
 
 
@@ -349,16 +350,20 @@ def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review
         assert port_set == {ports["http"]}, policy
         assert peers and all(set(peer) == {"namespaceSelector"} and peer["namespaceSelector"] == {
             "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}} for peer in peers), policy
-    # Out: DNS, then ingest's and review's pods on their HTTP port, nothing else.
+    # Out: DNS, then ingest's and review's pods on their HTTP port, review's
+    # origin port, nothing else.
     reached = set()
     for policy, peers, port_set in rules("cdn", "Egress"):
         if policy == "allow-dns":
             continue
-        assert port_set == {8080}, policy
+        assert port_set in ({8080}, {ORIGIN_PORT}), policy
         for peer in peers:
             assert set(peer) == {"podSelector"} and peer["podSelector"], policy
-            reached |= {n for n, labels in labels_of.items() if selects(peer["podSelector"], labels)}
+            targets = {n for n, labels in labels_of.items() if selects(peer["podSelector"], labels)}
+            assert port_set == {8080} or targets == {"review"}, policy
+            reached |= targets
     assert reached == {"ingest", "review"}
+    assert env["NGINX_REVIEW_ORIGIN_UPSTREAM"]["value"] == f"review:{ORIGIN_PORT}"
     # ... which let it in; the ingress controller reaches them no longer.
     for svc in ("ingest", "review"):
         froms = [(peers, port_set) for _, peers, port_set in rules(svc, "Ingress")]
@@ -366,3 +371,87 @@ def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review
                                             for peer in peers) for peers, port_set in froms), svc
         assert not any(peer.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
                        == "ingress-nginx" for peers, _ in froms for peer in peers), svc
+
+
+# ------------------------------------------------- what is public, and what is not
+
+
+def ingress_backend(ingress: dict, path: str) -> str | None:
+    """The Service a request path reaches (Exact first, then the longest Prefix, as Kubernetes matches)."""
+    best, best_len = None, -1
+    for rule in ingress["spec"]["rules"]:
+        if not rule["host"].startswith("framegate."):
+            continue
+        for p in rule["http"]["paths"]:
+            rule_path, kind = p["path"], p["pathType"]
+            if kind == "Exact" and path == rule_path:
+                return p["backend"]["service"]["name"]
+            prefix = rule_path.rstrip("/")
+            if kind == "Prefix" and (path == rule_path or path.startswith(prefix + "/")) and len(prefix) > best_len:
+                best, best_len = p["backend"]["service"]["name"], len(prefix)
+    return best
+
+
+NOT_PUBLIC = ("/metrics", "/healthz", "/_origin/renditions/p/v/poster.jpg")
+PUBLIC = {"/api/v1/projects": "ingest", "/": "review", "/signin": "review", "/projects/p": "review",
+          "/versions/v": "review", "/static/app.js": "review"}
+
+
+def test_metrics_health_and_the_origin_are_not_on_the_public_ingress(overlay):
+    name, objects = overlay
+    (ingress,) = of_kind(objects, "Ingress")
+    if name == "dev":
+        # One front door: the dev CDN (the local stack's nginx template) gets
+        # everything and refuses these itself (checked against the local stack
+        # in tests/integration/test_access.py).
+        assert {ingress_backend(ingress, path) for path in (*NOT_PUBLIC, *PUBLIC)} == {"cdn"}
+        return
+    for path in NOT_PUBLIC:
+        assert ingress_backend(ingress, path) is None, f"{name}: the Ingress routes {path}"
+    for path, service in PUBLIC.items():
+        assert ingress_backend(ingress, path) == service, (name, path)
+
+
+def test_reviews_origin_has_its_own_port_open_only_to_the_cdn(overlay):
+    name, objects = overlay
+    review = named(objects, "Deployment", "review")["spec"]["template"]
+    (c,) = review["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    assert ports["origin"] == ORIGIN_PORT != ports["http"]
+    assert env["FRAMEGATE_ORIGIN_PORT"] == str(ORIGIN_PORT) and env["FRAMEGATE_ORIGIN_BIND"].endswith(f":{ORIGIN_PORT}")
+    # probes stay on the http port, where /healthz answers
+    assert c["readinessProbe"]["httpGet"]["port"] == c["livenessProbe"]["httpGet"]["port"] == "http"
+    service = named(objects, "Service", "review")
+    assert {"name": "origin", "port": ORIGIN_PORT, "targetPort": "origin", "protocol": "TCP"} in service["spec"]["ports"]
+    admitted = []
+    for p in of_kind(objects, "NetworkPolicy"):
+        if "Ingress" not in p["spec"]["policyTypes"] or not selects(p["spec"]["podSelector"], review["metadata"]["labels"]):
+            continue
+        for rule in p["spec"].get("ingress", []):
+            if ORIGIN_PORT in {port["port"] for port in rule["ports"]}:
+                for peer in rule["from"]:
+                    assert set(peer) == {"podSelector"} and peer["podSelector"] == {
+                        "matchLabels": {"app.kubernetes.io/name": "cdn"}}, p["metadata"]["name"]
+                admitted.append(p["metadata"]["name"])
+    assert admitted == ["review-origin-from-cdn"]
+
+
+def test_sign_in_hashing_fits_the_memory_limit_of_ingest_and_review(overlay):
+    """Argon2id holds its memory while it hashes; the hashes a pod runs at once
+    (FRAMEGATE_MAX_CONCURRENT_HASHES) must fit well inside its limit."""
+    from services.common.settings import Settings
+
+    _, objects = overlay
+    config = named(objects, "ConfigMap", next(c["metadata"]["name"] for c in of_kind(objects, "ConfigMap")
+                                              if c["metadata"]["name"].startswith("framegate-config")))["data"]
+    defaults = Settings()
+    memory = int(config.get("FRAMEGATE_ARGON2_MEMORY_KIB", defaults.argon2_memory_kib)) * 1024
+    at_once = int(config.get("FRAMEGATE_MAX_CONCURRENT_HASHES", defaults.max_concurrent_hashes))
+    assert memory >= 19 * 1024 * 1024 and at_once >= 1
+    units = {"Mi": 1024**2, "Gi": 1024**3}
+    for name in ("ingest", "review"):
+        (c,) = named(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"]
+        limit = c["resources"]["limits"]["memory"]
+        limit_bytes = int(limit[:-2]) * units[limit[-2:]]
+        assert at_once * memory <= limit_bytes / 4, f"{name}: {at_once} hashes of {memory} bytes in {limit}"

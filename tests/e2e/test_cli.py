@@ -166,3 +166,34 @@ def test_members_add_list_and_remove(api_url, db, project_name):
     assert email not in run("members", "--project", project_name).stdout
     bad = run("members", "add", "nobody@example.test", "--project", project_name)
     assert bad.returncode != 0 and "nobody@example.test" in bad.stderr
+def test_an_admin_disables_and_resets_a_user_from_the_cli_and_people_revoke_their_tokens(api_url, tmp_path):
+    email = f"cli-admin-{uuid.uuid4().hex[:6]}@example.test"
+    password = json_lines(run("users", "add", email, "--json").stdout)[0]["password"]
+    env = {**os.environ, "FRAMEGATE_CONFIG": str(tmp_path / "config.json")}
+    assert run("login", "--url", api_url, "--email", email, "--password-stdin", env=env,
+               input=password + "\n").returncode == 0
+    # their own tokens: listed, and one revoked
+    extra = requests.post(api_url + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=30)
+    listed = json_lines(run("tokens", "--json", env=env).stdout)
+    assert len(listed) == 2 and sum(t["current"] for t in listed) == 1
+    other = next(t["id"] for t in listed if not t["current"])
+    assert run("tokens", "revoke", other, env=env).returncode == 0
+    assert requests.get(api_url + "/api/v1/me", headers={"Authorization": f"Bearer {extra.json()['token']}"},
+                        timeout=30).status_code == 401
+
+    disabled = run("users", "disable", email)
+    assert disabled.returncode == 0 and "disabled" in disabled.stdout, disabled.stderr
+    assert "disabled" in run("users").stdout
+    refused = run("projects", env=env)
+    assert refused.returncode != 0 and "disabled" in refused.stderr
+    assert run("users", "enable", email).returncode == 0
+
+    reset = run("users", "reset-password", email)
+    assert reset.returncode == 0, reset.stderr
+    new = reset.stdout.split("new password: ")[1].split()[0]
+    assert new != password
+    assert run("login", "--url", api_url, "--email", email, "--password-stdin", env=env,
+               input=password + "\n").returncode != 0
+    assert run("login", "--url", api_url, "--email", email, "--password-stdin", env=env,
+               input=new + "\n").returncode == 0
+    assert run("users", "disable", "nobody-" + email).returncode != 0

@@ -4,13 +4,14 @@ through the link's URL. Failures exit non-zero with the server's reason."""
 from __future__ import annotations
 
 import subprocess
+import uuid
 
 from tests import media
 from tests.e2e.test_cli import json_lines, run
 
 
 def test_an_owner_and_a_reviewer_use_a_link_from_the_command_line(media_dir, tmp_path):
-    project = f"CLI links {tmp_path.name[-6:]}"
+    project = f"CLI links {uuid.uuid4().hex[:8]}"  # the test stack's data is kept between runs
     uploaded = run("upload", str(media.make_mov_25_tc(media_dir)),
                    "--project", project, "--asset", "Hero", "--wait", "--json")
     assert uploaded.returncode == 0, uploaded.stderr

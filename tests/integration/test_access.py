@@ -2,13 +2,20 @@
 a signed-in user who is not a member of a project gets nothing of it."""
 from __future__ import annotations
 
+import math
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+import requests.adapters
+from argon2 import PasswordHasher
 
-from services.common import accounts
+from services.common import accounts, passwords
+from services.common.settings import local_port
 from services.ingest.app import create_app
 from services.review.app import create_app as create_review_app
 from tests import media
@@ -148,8 +155,11 @@ def test_logout_revokes_the_token(member):
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/metrics"])
-def test_health_and_metrics_are_open_for_probes_and_scrapers(api_url, path):
-    assert requests.get(api_url + path, timeout=30).status_code == 200
+def test_health_and_metrics_are_open_on_the_services_ports_not_at_the_front_door(api_url, path):
+    for service in ("ingest", "review"):
+        assert requests.get(f"http://127.0.0.1:{local_port(service)}{path}", timeout=30).status_code == 200
+    assert requests.get(api_url + path, timeout=30).status_code == 404
+    assert requests.get(api_url + "/_origin/renditions/p/v/poster.jpg", timeout=30).status_code == 404
 
 
 # Signed in, but not a member -------------------------------------------------
@@ -160,7 +170,8 @@ def test_health_and_metrics_are_open_for_probes_and_scrapers(api_url, path):
 PROJECT_PLACEHOLDERS = {"<project_id>", "<version_id>", "<upload_id>"}
 NOT_PROJECT_ROUTES = {
     "/api/v1/auth/logout", "/api/v1/me", "/api/v1/me/password", "/api/v1/users", "/api/v1/openapi.json",
-    "/api/v1/projects", "/api/v1/uploads",
+    "/api/v1/projects", "/api/v1/uploads", "/api/v1/me/tokens", "/api/v1/me/tokens/<token_id>",
+    "/api/v1/users/<user_id>/disable", "/api/v1/users/<user_id>/enable", "/api/v1/users/<user_id>/password",
 }
 NOT_FOUND_CODES = {"unknown_project", "unknown_version", "unknown_upload"}
 
@@ -245,3 +256,111 @@ def test_a_viewer_cannot_upload_and_is_told_their_role(admin, member, walled_pro
     assert refused.status_code == 403, refused.text
     assert refused.json()["error"] == "role_forbids" and "viewer" in refused.json()["message"]
     assert "Viewer's" not in admin.get(f"/api/v1/projects/{ids['project_id']}/assets").text
+
+# Sign-in limits: by (e-mail, address) pair with backoff, and per address ---------
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connect from another loopback address, as another machine would (nginx
+    passes the peer address on; ingest trusts one proxy hop)."""
+
+    def __init__(self, ip: str):
+        self.ip = ip
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.ip, 0)
+        return super().init_poolmanager(*args, **kwargs)
+
+
+def client_at(ip: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", FromAddress(ip))
+    return session
+
+
+def sign_in_from(ip, api_url, email, password):
+    return client_at(ip).post(api_url + "/api/v1/auth/login", json={"email": email, "password": password}, timeout=60)
+
+
+@pytest.fixture
+def target(db):
+    email = f"target-{uuid.uuid4().hex[:8]}@example.test"
+    accounts.create_user(db, email, "Target", "member", "the-real-one")
+    yield email
+    db.login_attempts.delete_many({"email": email})
+
+
+def test_a_stranger_guessing_from_one_address_cannot_lock_the_user_out(api_url, settings, target):
+    codes = [sign_in_from("127.0.0.2", api_url, target, f"guess{i}").status_code
+             for i in range(settings.login_attempts_per_window + 2)]
+    assert codes == [401] * settings.login_attempts_per_window + [429, 429]
+    assert sign_in_from("127.0.0.2", api_url, target, "the-real-one").status_code == 429
+    # the user, from their own address, signs in as usual
+    assert sign_in_from("127.0.0.3", api_url, target, "the-real-one").status_code == 200
+
+
+def test_the_wait_after_the_free_attempts_doubles(api_url, db, settings, target):
+    for i in range(settings.login_attempts_per_window):
+        assert sign_in_from("127.0.0.4", api_url, target, f"guess{i}").status_code == 401
+    refused = sign_in_from("127.0.0.4", api_url, target, "guess")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == math.ceil(settings.login_backoff_seconds)
+    # Let the first wait pass (move the failures into the past), then fail once more.
+    past = datetime.now(timezone.utc) - timedelta(seconds=settings.login_backoff_seconds + 1)
+    db.login_attempts.update_many({"email": target, "ip": "127.0.0.4"}, {"$set": {"at": past}})
+    assert sign_in_from("127.0.0.4", api_url, target, "guess again").status_code == 401
+    refused = sign_in_from("127.0.0.4", api_url, target, "guess")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) == math.ceil(2 * settings.login_backoff_seconds)
+
+
+def test_a_concurrent_burst_of_guesses_checks_no_more_passwords_than_the_limit(api_url, settings, target):
+    burst = 3 * settings.login_attempts_per_window
+    with ThreadPoolExecutor(burst) as pool:
+        codes = list(pool.map(lambda i: sign_in_from("127.0.0.5", api_url, target, f"burst{i}").status_code,
+                              range(burst)))
+    checked = codes.count(401)
+    assert 1 <= checked <= settings.login_attempts_per_window, codes
+    assert set(codes) <= {401, 429, 503}, codes
+
+
+def test_one_address_guessing_across_many_e_mails_is_stopped(api_url, db, settings):
+    emails = [f"spray-{uuid.uuid4().hex[:8]}@example.test" for _ in range(settings.login_attempts_per_address + 1)]
+    try:
+        codes = [sign_in_from("127.0.0.6", api_url, email, "Winter2026!").status_code for email in emails]
+        assert codes[:-1] == [401] * settings.login_attempts_per_address and codes[-1] == 429
+    finally:
+        db.login_attempts.delete_many({"ip": "127.0.0.6"})
+
+
+def test_a_busy_sign_in_waits_briefly_then_says_try_again(settings, db, target):
+    """Every hashing slot taken (here: held by the test) → 503 with a clear JSON error."""
+    busy = replace(settings, max_concurrent_hashes=1, hash_wait_seconds=0.05)
+    app = create_app(busy)
+    gate = passwords.hash_gate(busy)
+    assert gate.acquire(timeout=5)
+    try:
+        response = app.test_client().post("/api/v1/auth/login", json={"email": target, "password": "the-real-one"})
+    finally:
+        gate.release()
+    assert response.status_code == 503 and response.json["error"] == "busy"
+    assert "try again" in response.json["message"] and response.headers["Retry-After"]
+    again = app.test_client().post("/api/v1/auth/login", json={"email": target, "password": "the-real-one"})
+    assert again.status_code == 200
+
+
+def test_the_api_sign_in_takes_json_only_so_a_cross_site_form_cannot_use_it(api_url, target):
+    """A form on another site can post url-encoded or text/plain, never application/json without CORS."""
+    for body in ({"data": {"email": target, "password": "the-real-one"}},
+                 {"data": '{"email": "%s", "password": "the-real-one"}' % target, "headers": {"Content-Type": "text/plain"}}):
+        response = requests.post(api_url + "/api/v1/auth/login", timeout=30, **body)
+        assert response.status_code == 400 and response.json()["error"] == "invalid_json"
+
+
+def test_old_password_hashes_are_upgraded_at_sign_in(api_url, db, target):
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash("the-real-one")
+    db.users.update_one({"email": target}, {"$set": {"password_hash": old}})
+    assert sign_in_from("127.0.0.7", api_url, target, "the-real-one").status_code == 200
+    assert db.users.find_one({"email": target})["password_hash"].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert sign_in_from("127.0.0.7", api_url, target, "the-real-one").status_code == 200

@@ -109,7 +109,17 @@ def test_the_origin_answers_only_nginx(settings, version_keys):
     assert get(settings.public_url + path).status_code == 404  # nginx refuses /_origin/
     assert get(direct).status_code == 404  # no origin key
     assert get(direct, headers={cdn.ORIGIN_KEY_HEADER: "guess"}).status_code == 404
-    with_key = get(direct, headers={cdn.ORIGIN_KEY_HEADER: cdn.origin_key(settings)})
+    key = {cdn.ORIGIN_KEY_HEADER: cdn.origin_key(settings)}
+    assert get(direct, headers=key).status_code == 404  # the key alone grants nothing
+
+    def signed(scope: str, expires: int) -> dict:
+        token = cdn.token_for(cdn.signing_secret(settings), expires, scope)
+        return {**key, cdn.TOKEN_HEADER: token, cdn.EXPIRES_HEADER: str(expires)}
+
+    scope, later, past = f"{project_id}/{version_id}", int(time.time()) + 600, int(time.time()) - 1
+    assert get(direct, headers=signed(scope, past)).status_code == 404  # expired
+    assert get(direct, headers=signed(f"{project_id}/{uuid.uuid4().hex}", later)).status_code == 404  # other version
+    with_key = get(direct, headers=signed(scope, later))
     assert with_key.status_code == 200 and with_key.content.startswith(b"\xff\xd8")
 
 

@@ -75,7 +75,7 @@ def test_version_uploaded_is_published_with_the_version(admin, project, media_di
 def test_an_upload_while_rabbitmq_is_down_is_announced_when_it_returns(admin, project, media_dir, settings, listener, db, api_url):
     stack.stop_component(data_dir(), "rabbitmq")
     try:
-        health = requests.get(api_url + "/healthz", timeout=30)
+        health = requests.get(f"http://127.0.0.1:{local_port('ingest')}/healthz", timeout=30)  # its own port
         assert health.status_code == 503 and health.json()["checks"]["amqp"].startswith("down")
         done = upload(admin, project["id"], media.make_h264_2398(media_dir))
         assert done.status_code == 201, done.text  # the upload itself does not need the broker
@@ -102,18 +102,21 @@ def test_a_consumer_acts_once_on_a_duplicated_event(db):
     assert ran == [True, False, False] and effects == [event]
 
 
-def test_racing_deliveries_of_one_event_run_the_handler_once(db):
-    event = sample_event()
-    effects = []
-
+def deliver_at_once(db, consumer: str, event, effects: list, times: int = 10) -> list[bool]:
+    """`times` deliveries of one event at the same moment; True where the handler ran."""
     def deliver(_):
         try:
-            return handle_once(db, "racing-consumer", event, lambda e: (time.sleep(0.2), effects.append(e)))
+            return handle_once(db, consumer, event, lambda e: (time.sleep(0.2), effects.append(e)))
         except ClaimedElsewhere:
             return False
 
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(deliver, range(10)))
+    with concurrent.futures.ThreadPoolExecutor(times) as pool:
+        return list(pool.map(deliver, range(times)))
+
+
+def test_racing_deliveries_of_one_event_run_the_handler_once(db):
+    effects = []
+    results = deliver_at_once(db, "racing-consumer", sample_event(), effects)
     assert results.count(True) == 1 and len(effects) == 1
 
 
@@ -135,15 +138,7 @@ def test_of_racing_processes_exactly_one_takes_over_an_abandoned_claim(db):
     abandoned = datetime.now(timezone.utc) - DEFAULT_LEASE * 2
     db[HANDLED].insert_one({"_id": f"takeover-consumer:{event.event_id}", "state": "started", "started_at": abandoned})
     effects = []
-
-    def deliver(_):
-        try:
-            return handle_once(db, "takeover-consumer", event, lambda e: (time.sleep(0.2), effects.append(e)))
-        except ClaimedElsewhere:
-            return False
-
-    with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(deliver, range(10)))
+    results = deliver_at_once(db, "takeover-consumer", event, effects)
     assert results.count(True) == 1 and len(effects) == 1
     assert handle_once(db, "takeover-consumer", event, effects.append) is False  # and it is done
 

@@ -5,7 +5,10 @@ import re
 
 import requests
 
+from services.common.settings import local_port
 from services.ingest.app import create_app
+
+INGEST = f"http://127.0.0.1:{local_port('ingest')}"  # health and metrics are on the service's own port
 
 
 def test_openapi_document_describes_every_route(admin, settings):
@@ -21,14 +24,14 @@ def test_openapi_document_describes_every_route(admin, settings):
             assert (path, method.lower()) in documented, (path, method)
 
 
-def test_healthz_reports_each_dependency(api_url):
-    body = requests.get(api_url + "/healthz", timeout=30).json()
+def test_healthz_reports_each_dependency():
+    body = requests.get(INGEST + "/healthz", timeout=30).json()
     assert body == {"status": "ok", "checks": {"mongo": "ok", "s3": "ok", "amqp": "ok"}}
 
 
-def test_metrics_count_requests_by_route_not_by_id(admin, api_url):
+def test_metrics_count_requests_by_route_not_by_id(admin):
     admin.get("/api/v1/versions/some-id-that-does-not-exist")
-    text = requests.get(api_url + "/metrics", timeout=30).text
+    text = requests.get(INGEST + "/metrics", timeout=30).text
     assert 'endpoint="/api/v1/versions/<version_id>"' in text
     assert "some-id-that-does-not-exist" not in text
     assert "framegate_http_request_seconds_bucket" in text

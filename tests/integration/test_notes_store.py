@@ -20,7 +20,7 @@ def version_id(db):
 
 
 def a_note(version_id: str, key: str, frame: int = 10, parent: str | None = None, visibility: str = "client"):
-    note_id = notes_store.note_id_for("ann@agency.example", key)
+    note_id = notes_store.note_id_for("ann@agency.example", f"{version_id}:{key}")
     note = {"_id": note_id, "project_id": "p1", "asset_id": "a1", "version_id": version_id, "parent_id": parent,
             "frame": frame, "to_frame": None, "timecode": "01:00:00:10", "text": f"note {key}", "status": "open",
             "visibility": visibility, "drawing": [], "author": {"name": "Ann", "email": "ann@agency.example"}}

@@ -33,10 +33,17 @@ def browser() -> requests.Session:
     return session
 
 
+def post_sign_in(api_url: str, data: dict, session: requests.Session | None = None) -> requests.Response:
+    """What a browser does: load the form (its CSRF token and pre-session cookie), then post it."""
+    session = session or browser()
+    form = session.get(api_url + "/signin", timeout=30).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    return session.post(api_url + "/signin", data={**data, "csrf_token": token}, allow_redirects=False, timeout=30)
+
+
 def sign_in(api_url: str, email: str, password: str = PASSWORD, next_path: str = "") -> requests.Session:
     session = browser()
-    response = session.post(api_url + "/signin", data={"email": email, "password": password, "next": next_path},
-                            allow_redirects=False, timeout=30)
+    response = post_sign_in(api_url, {"email": email, "password": password, "next": next_path}, session)
     assert response.status_code == 303, response.text
     return session
 
@@ -53,8 +60,7 @@ def test_pages_send_strangers_to_sign_in_and_the_api_says_401(api_url):
 
 def test_sign_in_sets_an_httponly_samesite_cookie(api_url, person):
     session = browser()
-    response = session.post(api_url + "/signin", data={"email": person, "password": PASSWORD, "next": "/projects"},
-                            allow_redirects=False, timeout=30)
+    response = post_sign_in(api_url, {"email": person, "password": PASSWORD, "next": "/projects"}, session)
     assert response.status_code == 303 and response.headers["Location"].endswith("/projects")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=fg_")
@@ -65,7 +71,7 @@ def test_sign_in_sets_an_httponly_samesite_cookie(api_url, person):
 
 
 def test_a_wrong_password_says_so_clearly(api_url, person):
-    response = browser().post(api_url + "/signin", data={"email": person, "password": "nope"}, timeout=30)
+    response = post_sign_in(api_url, {"email": person, "password": "nope"})
     assert response.status_code == 401
     assert "E-mail or password is wrong." in response.text
     assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
@@ -73,16 +79,14 @@ def test_a_wrong_password_says_so_clearly(api_url, person):
 
 def test_sign_in_is_rate_limited(api_url, person, settings):
     for _ in range(settings.login_attempts_per_window):
-        browser().post(api_url + "/signin", data={"email": person, "password": "guess"}, timeout=30)
-    response = browser().post(api_url + "/signin", data={"email": person, "password": PASSWORD}, timeout=30)
+        post_sign_in(api_url, {"email": person, "password": "guess"})
+    response = post_sign_in(api_url, {"email": person, "password": PASSWORD})
     assert response.status_code == 429 and "Too many failed sign-ins" in response.text
 
 
 def test_sign_in_never_redirects_to_another_site(api_url, person):
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        session = browser()
-        response = session.post(api_url + "/signin", data={"email": person, "password": PASSWORD, "next": target},
-                                allow_redirects=False, timeout=30)
+        response = post_sign_in(api_url, {"email": person, "password": PASSWORD, "next": target})
         assert response.headers["Location"] == "/projects", target
 
 
@@ -145,3 +149,49 @@ def test_the_project_page_offers_upload_to_editors_not_viewers(api_url, admin, p
     user_id = accounts.find_user(db, email=person).id
     admin.patch(f"/api/v1/projects/{project['id']}/members/{user_id}", json={"role": "editor"})
     assert 'id="upload"' in session.get(api_url + f"/projects/{project['id']}", timeout=30).text
+def test_a_cross_site_sign_in_post_is_refused(api_url, person):
+    """Login CSRF: another site must not sign a visitor in (to its own account, say)."""
+    data = {"email": person, "password": PASSWORD}
+    # no form token and no pre-session cookie: a plain cross-site form post
+    bare = browser().post(api_url + "/signin", data=data, allow_redirects=False, timeout=30)
+    assert bare.status_code == 403 and SESSION_COOKIE not in bare.headers.get("Set-Cookie", "")
+    assert "came from another site" in bare.text
+    # a token from another browser's form does not fit this browser's cookie
+    theirs = browser()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', theirs.get(api_url + "/signin", timeout=30).text).group(1)
+    mine = browser()
+    mine.get(api_url + "/signin", timeout=30)
+    forged = mine.post(api_url + "/signin", data={**data, "csrf_token": token}, allow_redirects=False, timeout=30)
+    assert forged.status_code == 403
+    # the right token, but the browser says the form was on another site
+    session = browser()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(api_url + "/signin", timeout=30).text).group(1)
+    foreign = session.post(api_url + "/signin", data={**data, "csrf_token": token}, allow_redirects=False,
+                           headers={"Origin": "https://evil.example"}, timeout=30)
+    assert foreign.status_code == 403
+    same = session.post(api_url + "/signin", data={**data, "csrf_token": token}, allow_redirects=False,
+                        headers={"Origin": api_url}, timeout=30)
+    assert same.status_code == 303 and SESSION_COOKIE in same.headers["Set-Cookie"]
+
+
+def test_with_a_cdn_url_the_player_mints_playback_urls_on_the_cdn(api_url, admin, person, db, settings, media_dir):
+    """FRAMEGATE_CDN_URL (production's CDN): the review app, as configured so, against the real stack."""
+    from dataclasses import replace
+
+    from services.review.app import create_app
+    from tests import media
+    from tests.integration.uploading import upload
+
+    project = admin.post("/api/v1/projects", json={"name": f"CDN {uuid.uuid4().hex[:6]}"}).json()
+    version = upload(admin, project["id"], media.make_mov_25_tc(media_dir)).json()
+    user = accounts.login(db, person, PASSWORD, "127.0.0.9", settings)
+    token = accounts.issue_token(db, user, "test", accounts.lifetime(settings, "browser"), "browser")
+    app = create_app(replace(settings, cdn_url="https://cdn.example.test"))
+    client = app.test_client()
+    client.set_cookie(SESSION_COOKIE, token)
+    page = client.get(f"/versions/{version['id']}")
+    assert page.status_code == 200
+    master = re.search(r'"master": "([^"]+)"', page.text).group(1)
+    assert master.startswith("https://cdn.example.test/cdn/")
+    assert master.endswith(f"/{project['id']}/{version['id']}/hls/master.m3u8")
+    assert "https://cdn.example.test" in page.headers["Content-Security-Policy"]

@@ -27,7 +27,7 @@ def wait_healthy(url: str, timeout: float = 30) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a worker still importing on a busy machine
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} never became healthy")

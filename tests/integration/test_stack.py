@@ -153,13 +153,15 @@ def test_s3_gateway_refuses_anonymous_access():
 
 def test_nginx_answers_on_the_http_port():
     assert stack_env()["FRAMEGATE_PUBLIC_URL"] == f"http://127.0.0.1:{port('http')}"
-    status, headers = http_get(f"http://127.0.0.1:{port('http')}/healthz")
+    status, headers = http_get(f"http://127.0.0.1:{port('http')}/api/v1/me")
     assert headers.get("Server") == "nginx"
     if stack.status(data_dir())["ingest"]["state"] == "running":
         # nginx is the front door to ingest: the same answer as ingest gives directly
-        assert status == http_get(f"http://127.0.0.1:{port('ingest')}/healthz")[0]
+        assert status == http_get(f"http://127.0.0.1:{port('ingest')}/api/v1/me")[0] == 401
     else:
         assert status == 502
+    # health and metrics are the services' own ports' business, not the public's
+    assert http_get(f"http://127.0.0.1:{port('http')}/healthz")[0] == 404
 
 
 @pytest.mark.slow

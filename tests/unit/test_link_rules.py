@@ -66,14 +66,3 @@ def test_wrong_passwords_back_off_exponentially_to_a_cap():
     assert password_backoff_seconds(5) == 2 and password_backoff_seconds(6) == 4
     assert password_backoff_seconds(100) == 300
 
-
-def test_link_passwords_are_argon2id_with_our_costs():
-    from services.review.link_rules import hash_link_password, link_password_matches
-
-    stored = hash_link_password("open sesame")
-    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    assert "open sesame" not in stored
-    assert link_password_matches(stored, "open sesame")
-    assert not link_password_matches(stored, "open sesame ")
-    assert not link_password_matches(stored, None)
-    assert not link_password_matches("not a hash", "open sesame")

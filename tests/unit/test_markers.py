@@ -6,7 +6,6 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
-from fractions import Fraction
 
 import opentimelineio as otio
 import pytest

@@ -28,3 +28,13 @@ def test_by_default_only_loopback_with_the_key(monkeypatch):
 def test_a_cluster_names_its_pod_network(monkeypatch, peer, allowed):
     monkeypatch.setenv("FRAMEGATE_ORIGIN_PEERS", "10.244.0.0/16, fd00::/8")
     assert asks(peer, cdn.origin_key(SETTINGS), cdn_peers()) is allowed
+
+
+@pytest.mark.parametrize("port,allowed", [("8081", True), ("8080", False)])
+def test_in_a_cluster_the_origin_answers_only_on_its_own_port(monkeypatch, port, allowed):
+    """The port a NetworkPolicy opens to the CDN alone; the pages' port (the Ingress's) never serves it."""
+    from services.review.origin import _on_origin_port
+
+    monkeypatch.setenv("FRAMEGATE_ORIGIN_PORT", "8081")
+    with Flask(__name__).test_request_context("/_origin/renditions/x", base_url=f"http://10.0.0.5:{port}"):
+        assert _on_origin_port() is allowed

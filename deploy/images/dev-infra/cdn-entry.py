@@ -14,7 +14,8 @@ Environment (defaults are the dev overlay's, see k8s/overlays/dev/cdn.yaml):
   FRAMEGATE_SECRET_KEY    required; FRAMEGATE_CDN_SECRET optional
   NGINX_LISTEN            8080              (an address:port works too)
   NGINX_INGEST_UPSTREAM   ingest:80         (the ingest Service)
-  NGINX_REVIEW_UPSTREAM   review:80         (the review Service, also the CDN's origin)
+  NGINX_REVIEW_UPSTREAM   review:80         (the review Service: pages, player)
+  NGINX_REVIEW_ORIGIN_UPSTREAM  review:8081 (review's CDN origin port)
   NGINX_DIR               /tmp/nginx        (pid, temp files, cache: on the /tmp volume)
 
 `cdn-entry --print` renders to stdout and exits (for tests: the output holds the secrets).
@@ -65,6 +66,7 @@ def values(env: dict, cdn) -> dict:
         "http_listen": env.get("NGINX_LISTEN", "8080"),
         "ingest_upstream": env.get("NGINX_INGEST_UPSTREAM", "ingest:80"),
         "review_upstream": env.get("NGINX_REVIEW_UPSTREAM", "review:80"),
+        "review_origin_upstream": env.get("NGINX_REVIEW_ORIGIN_UPSTREAM", "review:8081"),
         "cdn_secret": cdn.signing_secret_from_env(env),
         "cdn_origin_key": cdn.origin_key_from_env(env),
         "cdn_origin_header": cdn.ORIGIN_KEY_HEADER,

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from framegate import cli_approval, config
+from framegate import cli_approval, cli_links, config
 from framegate.config import FramegateError
 from framegate.client import ApiClient
 from framegate.progress import format_bytes, format_duration, format_fps, progress_for
@@ -509,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     versions.add_argument("--json", action="store_true", help="one JSON object per line")
     versions.set_defaults(handler=cmd_versions)
     cli_approval.register(commands)
+    cli_links.add_commands(commands)
     return parser
 
 

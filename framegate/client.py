@@ -95,8 +95,9 @@ class ApiClient:
         return client
 
     def request(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None,
-                signed_in: bool = True) -> dict | None:
-        headers = {"Accept": "application/json"}
+                signed_in: bool = True, raw: bool = False) -> dict | bytes | None:
+        """The JSON answer (or its bytes, with raw=True); a non-2xx answer raises."""
+        headers = {"Accept": "application/json", "X-Framegate-CSRF": "1"}
         if signed_in:
             if not self.token:
                 raise NotSignedIn(NOT_SIGNED_IN)
@@ -108,6 +109,8 @@ class ApiClient:
             raise Unreachable(unreachable_message(self.url, err)) from None
         if resp.status_code >= 400:
             raise error_from_response(resp, signed_in=signed_in, token_source=self.token_source)
+        if raw:
+            return resp.content
         if resp.status_code == 204 or not resp.content:
             return None
         try:
@@ -226,3 +229,29 @@ class ApiClient:
 
     def abort_upload(self, upload_id: str) -> None:
         self.request("DELETE", f"/api/v1/uploads/{upload_id}")
+
+    # Review links (owners and admins) --------------------------------------------
+    def create_link(self, fields: dict) -> dict:
+        """The new link, with its URL (the only time the token is shown)."""
+        return self.request("POST", "/api/v1/review/links", json=fields)
+
+    def revoke_link(self, link_id: str) -> dict:
+        return self.request("POST", f"/api/v1/review/links/{link_id}/revoke")
+
+    def links(self, project_id: str) -> list[dict]:
+        return self.request("GET", f"/api/v1/review/projects/{project_id}/links")["links"]
+
+    def access_log(self, link_id: str, fmt: str) -> bytes:
+        return self.request("GET", f"/api/v1/review/links/{link_id}/access", params={"format": fmt}, raw=True)
+
+    # Through a review link, as a reviewer without an account --------------------
+    # The session is a cookie this client's HTTP session keeps between calls.
+    def open_link(self, token: str, name: str, email: str, password: str | None = None) -> dict:
+        body = {"name": name, "email": email} | ({"password": password} if password else {})
+        return self.request("POST", f"/api/v1/review/links/{token}/sessions", json=body, signed_in=False)
+
+    def link_notes(self, link_id: str) -> list[dict]:
+        return self.request("GET", f"/api/v1/review/link-sessions/{link_id}/notes", signed_in=False)["notes"]
+
+    def link_note(self, link_id: str, note: dict) -> dict:
+        return self.request("POST", f"/api/v1/review/link-sessions/{link_id}/notes", json=note, signed_in=False)

@@ -112,3 +112,10 @@ def sign_playback_url(settings, project_id: str, version_id: str, path: str = "h
     """An absolute signed URL on the CDN (any HLS client can play it)."""
     base = cdn_origin(settings) or settings.public_url.rstrip("/")
     return base + sign_playback_path(settings, project_id, version_id, path, ttl, now)
+
+
+def playback_grant(settings, project_id: str, version_id: str) -> dict:
+    """One viewing session's fresh CDN URLs (what a player's renewal gets): short-lived, renewed by the page."""
+    ttl = settings.playback_ttl_seconds
+    base = sign_playback_link(settings, project_id, version_id, ttl=ttl)
+    return {"cdn_base": base, "master": base + "hls/master.m3u8", "expires_in": ttl, "expires_at": expiry_of(base)}

@@ -40,6 +40,17 @@ TOKEN_MESSAGES = {
 SESSION_ENDED = {"expired": "it expired", "idle": "unused too long", "disabled": "account disabled",
                  "revoked": "signed out elsewhere or password changed"}
 
+# A service asking another for what a person without an account may see
+# (review resolving a link's version for a reviewer): a key derived from the
+# shared FRAMEGATE_SECRET_KEY, read-only (GET), acting as a reader of every
+# project. It never leaves the services; browsers and the CLI never hold it.
+SERVICE_KEY_HEADER = "X-Framegate-Service-Key"
+SERVICE_READER = accounts.User("service:reader", "", "Framegate service", "admin")
+
+
+def service_key(secret_key: str) -> str:
+    return hmac.new(secret_key.encode(), b"framegate-service:read", hashlib.sha256).hexdigest()
+
 REQUESTS = Counter(
     "framegate_http_requests_total", "HTTP requests", ["service", "endpoint", "method", "status"]
 )
@@ -101,12 +112,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 def install_common(app: Flask, service: str, db_getter: Callable, health_checks: dict[str, Callable],
-                   sign_in_endpoint: str | None = None) -> None:
+                   sign_in_endpoint: str | None = None, reader_key: str | None = None) -> None:
     @app.before_request
     def start_timer_and_authenticate():
         g.started = time.perf_counter()
         view = app.view_functions.get(request.endpoint)
         if request.endpoint in ALWAYS_PUBLIC or view is None or getattr(view, "framegate_public", False):
+            return None
+        given_key = request.headers.get(SERVICE_KEY_HEADER, "")
+        if reader_key and given_key and request.method in SAFE_METHODS:
+            if not hmac.compare_digest(given_key, reader_key):
+                return error_response(401, "unauthorized", "That service key is not valid.")
+            g.user, g.session_token = SERVICE_READER, None
             return None
         token, from_cookie = _credentials()
         found = accounts.check_token(db_getter(), token) if token else accounts.TokenCheck(None)

@@ -9,7 +9,7 @@ from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, amqp_check, install_common, json_body
+from services.common.web import ApiError, amqp_check, install_common, json_body, service_key
 
 from . import access, completions, records, uploads
 from .account_routes import account_blueprint
@@ -43,7 +43,7 @@ def create_app(settings=None) -> Flask:
         "mongo": lambda: ping(db),
         "s3": store.ping,
         "amqp": amqp_check(settings.amqp_url),
-    })
+    }, reader_key=service_key(settings.secret_key))  # review reads versions for link reviewers
 
     app.register_blueprint(account_blueprint(db, settings))
     app.register_blueprint(member_blueprint(db))
@@ -103,10 +103,7 @@ def create_app(settings=None) -> Flask:
         """Fresh short-lived CDN URLs for one viewing session; the player asks again
         before they expire, and a caller who is no longer a member is refused."""
         found = access.require_version(db, g.user, version_id)
-        ttl = settings.playback_ttl_seconds
-        base = cdn.sign_playback_link(settings, found["project_id"], found["_id"], ttl=ttl)
-        return jsonify({"cdn_base": base, "master": base + "hls/master.m3u8",
-                        "expires_in": ttl, "expires_at": cdn.expiry_of(base)})
+        return jsonify(cdn.playback_grant(settings, found["project_id"], found["_id"]))
 
     def versions_with_status(found: list[dict]) -> list[dict]:
         ids = [v["_id"] for v in found]

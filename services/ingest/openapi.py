@@ -5,22 +5,7 @@ id that does not exist) and 403 `role_forbids` to a member whose role does not
 allow the action (docs/api-contract.md)."""
 from __future__ import annotations
 
-ERROR = {"$ref": "#/components/schemas/Error"}
-
-
-def _json(schema: dict) -> dict:
-    return {"content": {"application/json": {"schema": schema}}}
-
-
-def _op(summary: str, ok: str, ok_schema: dict, body: dict | None = None, errors=(400, 401, 404), public=False) -> dict:
-    op = {"summary": summary, "responses": {ok: {"description": "OK", **_json(ok_schema)}}}
-    for code in errors:
-        op["responses"][str(code)] = {"description": "Error", **_json(ERROR)}
-    if body:
-        op["requestBody"] = {"required": True, **_json(body)}
-    if public:
-        op["security"] = []
-    return op
+from services.common.openapi import ERROR, json_content as _json, operation as _op  # noqa: F401
 
 
 def _ref(name: str) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, send_file
+from flask import Flask, jsonify, send_file
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
@@ -13,11 +13,14 @@ from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, install_common, public
+from services.common.web import ApiError, install_common, public, service_key
 
-from . import notes_store
+from . import links_store, notes_store
 from .ingest_client import IngestClient
+from .link_reviewer_api import link_reviewer_blueprint
+from .links_api import links_blueprint
 from .notes_api import notes_blueprint
+from .openapi import review_openapi_document
 from .origin import origin_blueprint
 from .pages import pages_blueprint
 from .stills import stills_for
@@ -33,7 +36,8 @@ def create_app(settings=None) -> Flask:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db = connect(settings)
     store = ObjectStore(settings)
-    ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url)
+    ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url,
+                          reader_key=service_key(settings.secret_key))
     hlsjs = Path(os.environ.get("FRAMEGATE_HLSJS_PATH") or HLSJS_DEFAULT)
 
     @app.before_request
@@ -41,6 +45,7 @@ def create_app(settings=None) -> Flask:
         if not app.config.get("prepared"):
             ensure_indexes(db, accounts.INDEXES)
             ensure_indexes(db, notes_store.INDEXES)
+            ensure_indexes(db, links_store.INDEXES)
             app.config["prepared"] = True
 
     install_common(app, "review", lambda: db, {"mongo": lambda: ping(db), "s3": store.ping},
@@ -53,7 +58,13 @@ def create_app(settings=None) -> Flask:
             raise ApiError(500, "hlsjs_missing", f"hls.js is not installed at {hlsjs}; run deploy/local/install.sh npm")
         return send_file(hlsjs, mimetype="text/javascript", max_age=86400)
 
+    @app.get("/api/v1/review/openapi.json")
+    def openapi():
+        return jsonify(review_openapi_document())
+
     app.register_blueprint(origin_blueprint(settings, store))
     app.register_blueprint(pages_blueprint(settings, db, ingest))
     app.register_blueprint(notes_blueprint(db, ingest, stills_for(store)))
+    app.register_blueprint(links_blueprint(settings, db, ingest))
+    app.register_blueprint(link_reviewer_blueprint(settings, db, ingest))
     return app

@@ -143,3 +143,20 @@ def password_backoff_seconds(recent_failures: int, free: int = 5, cap: float = 3
     if recent_failures < free:
         return 0.0
     return min(cap, 2.0 ** (recent_failures - free + 1))
+
+
+def check_new_password(password: object) -> str | None:
+    """A link password as set by its owner: None (no password) or 4 to 200 characters."""
+    if password is None or password == "":
+        return None
+    if not isinstance(password, str) or not 4 <= len(password) <= 200:
+        raise LinkRefused(400, "bad_password", "A link password is 4 to 200 characters.")
+    return password
+
+
+def check_flag(name: str, value: object, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise LinkRefused(400, f"bad_{name}", f"'{name}' is true or false.")
+    return value

@@ -44,23 +44,8 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
         except ApiError:
             raise ApiError(404, "unknown_note", f"There is no note {note_id!r}.") from None
 
-    def members_of(project_id: str) -> dict[str, str]:
-        try:
-            found = ingest.get(g.session_token, f"/api/v1/projects/{project_id}/members").get("members", [])
-        except Exception:  # mentions are a courtesy; a note never fails over them
-            return {}
-        return {m["email"]: m["user_id"] for m in found if m.get("email") and m.get("user_id")}
-
     def author() -> dict:
         return {"name": g.user.name or g.user.email, "email": g.user.email, "user_id": g.user.id}
-
-    def idempotency_key(body: dict) -> str:
-        key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
-        if key is None:
-            return notes_store.new_key()
-        if not isinstance(key, str) or not 8 <= len(key) <= 128:
-            raise ApiError(400, "bad_idempotency_key", "An idempotency key is 8 to 128 characters.")
-        return key
 
     @bp.errorhandler(NoteRefused)
     def refused(err: NoteRefused):
@@ -75,53 +60,19 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
     def add_note(version_id):
         body = json_body()
         version = version_of(version_id)
-        facts = version.get("facts") or {}
-        frame, to_frame = check_frames(body.get("frame"), body.get("to_frame"), int(facts.get("frames") or 0))
-        text = check_text(body.get("text"))
-        drawing = check_drawing(body.get("drawing"))
-        visibility = check_visibility(body.get("visibility", "client"))
-        clock = markers.Clock.from_facts(facts)
         who = author()
-        note_id = notes_store.note_id_for(who["user_id"], idempotency_key(body))
-        mentions = mentioned(text, members_of(version["project_id"]))
-        note = {"_id": note_id, "project_id": version["project_id"], "asset_id": version["asset_id"],
-                "version_id": version_id, "parent_id": None, "frame": frame, "to_frame": to_frame,
-                "timecode": clock.timecode(frame), "to_timecode": clock.timecode(to_frame) if to_frame is not None else None,
-                "text": text, "status": "open", "visibility": visibility, "drawing": drawing, "author": who,
-                "mentions": mentions}
-        event = NoteAdded(event_id=event_id_for("note_added", note_id), project_id=version["project_id"],
-                          note_id=note_id, asset_id=version["asset_id"], version_id=version_id, frame=frame,
-                          to_frame=to_frame, timecode=note["timecode"], text=text, visibility=visibility,
-                          author_name=who["name"], author_email=who["email"], author_user_id=who["user_id"],
-                          mentions=mentions, has_drawing=bool(drawing))
-        stored, created = notes_store.add_note(db, note, event)
-        return jsonify(notes_store.note_view(db, stored["_id"])), 201 if created else 200
+        view, created = new_note(db, version, body, who, who["user_id"],
+                                 members=lambda: members_of(ingest, g.session_token, version["project_id"]))
+        return jsonify(view), 201 if created else 200
 
     @bp.post("/api/v1/review/notes/<note_id>/replies")
     def reply(note_id):
         body = json_body()
         parent, version = note_of(note_id)
-        if parent.get("parent_id"):
-            raise ApiError(400, "reply_to_reply", "Reply to the note itself; threads are one level deep.")
-        text = check_text(body.get("text"))
-        parent_visibility = notes_store.current_revision(db, note_id).visibility
-        visibility = check_visibility(body.get("visibility", parent_visibility))
-        if parent_visibility == "internal" and visibility == "client":
-            raise ApiError(400, "internal_thread", "This note is internal; its replies are internal too.")
         who = author()
-        reply_id = notes_store.note_id_for(who["user_id"], idempotency_key(body))
-        mentions = mentioned(text, members_of(version["project_id"]))
-        doc = {"_id": reply_id, "project_id": parent["project_id"], "asset_id": parent["asset_id"],
-               "version_id": parent["version_id"], "parent_id": note_id, "frame": parent["frame"],
-               "to_frame": parent.get("to_frame"), "timecode": parent["timecode"], "text": text, "status": "open",
-               "visibility": visibility, "drawing": [], "author": who, "mentions": mentions}
-        event = NoteReplied(event_id=event_id_for("note_replied", reply_id), project_id=parent["project_id"],
-                            note_id=reply_id, parent_note_id=note_id, asset_id=parent["asset_id"],
-                            version_id=parent["version_id"], text=text, visibility=visibility,
-                            author_name=who["name"], author_email=who["email"], author_user_id=who["user_id"],
-                            mentions=mentions)
-        stored, created = notes_store.add_note(db, doc, event)
-        return jsonify(notes_store.note_view(db, stored["_id"])), 201 if created else 200
+        view, created = new_reply(db, parent, body, who, who["user_id"],
+                                  members=lambda: members_of(ingest, g.session_token, version["project_id"]))
+        return jsonify(view), 201 if created else 200
 
     @bp.post("/api/v1/review/notes/<note_id>/revisions")
     def edit(note_id):
@@ -170,6 +121,82 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(filename)}"})
 
     return bp
+
+
+# Shared by the team's routes and the link reviewers' (link_reviewer_api):
+# one way to check, store and record a note, whoever writes it.
+
+def members_of(ingest: IngestClient, token: str | None, project_id: str) -> dict[str, str]:
+    """Project members' e-mail → user id, for @mentions (token None: asked as the read-only service)."""
+    try:
+        found = ingest.get(token, f"/api/v1/projects/{project_id}/members").get("members", [])
+    except Exception:  # mentions are a courtesy; a note never fails over them
+        return {}
+    return {m["email"]: m["user_id"] for m in found if m.get("email") and m.get("user_id")}
+
+
+def idempotency_key(body: dict) -> str:
+    key = request.headers.get("Idempotency-Key") or body.get("idempotency_key")
+    if key is None:
+        return notes_store.new_key()
+    if not isinstance(key, str) or not 8 <= len(key) <= 128:
+        raise ApiError(400, "bad_idempotency_key", "An idempotency key is 8 to 128 characters.")
+    return key
+
+
+def new_note(db, version: dict, body: dict, who: dict, author_key: str, members,
+             link_id: str | None = None, visibility: str | None = None) -> tuple[dict, bool]:
+    """Check and store a note on `version` by `who` ({name, email, user_id}); (view, created).
+
+    `members()` gives the project's members for @mentions; `visibility`, when
+    given, overrides the body's (a client link's notes are client notes)."""
+    facts = version.get("facts") or {}
+    frame, to_frame = check_frames(body.get("frame"), body.get("to_frame"), int(facts.get("frames") or 0))
+    text = check_text(body.get("text"))
+    drawing = check_drawing(body.get("drawing"))
+    visibility = visibility or check_visibility(body.get("visibility", "client"))
+    key = idempotency_key(body)
+    clock = markers.Clock.from_facts(facts)
+    note_id = notes_store.note_id_for(author_key, key)
+    mentions = mentioned(text, members())
+    version_id = version["id"]
+    note = {"_id": note_id, "project_id": version["project_id"], "asset_id": version["asset_id"],
+            "version_id": version_id, "parent_id": None, "frame": frame, "to_frame": to_frame,
+            "timecode": clock.timecode(frame), "to_timecode": clock.timecode(to_frame) if to_frame is not None else None,
+            "text": text, "status": "open", "visibility": visibility, "drawing": drawing, "author": who,
+            "mentions": mentions, "link_id": link_id}
+    event = NoteAdded(event_id=event_id_for("note_added", note_id), project_id=version["project_id"],
+                      note_id=note_id, asset_id=version["asset_id"], version_id=version_id, frame=frame,
+                      to_frame=to_frame, timecode=note["timecode"], text=text, visibility=visibility,
+                      author_name=who["name"], author_email=who["email"], author_user_id=who["user_id"],
+                      link_id=link_id, mentions=mentions, has_drawing=bool(drawing))
+    stored, created = notes_store.add_note(db, note, event)
+    return notes_store.note_view(db, stored["_id"]), created
+
+
+def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
+              link_id: str | None = None, visibility: str | None = None) -> tuple[dict, bool]:
+    """Check and store a reply in `parent`'s thread; (view, created). Arguments as for new_note."""
+    if parent.get("parent_id"):
+        raise ApiError(400, "reply_to_reply", "Reply to the note itself; threads are one level deep.")
+    text = check_text(body.get("text"))
+    parent_visibility = notes_store.current_revision(db, parent["_id"]).visibility
+    visibility = visibility or check_visibility(body.get("visibility", parent_visibility))
+    if parent_visibility == "internal" and visibility == "client":
+        raise ApiError(400, "internal_thread", "This note is internal; its replies are internal too.")
+    reply_id = notes_store.note_id_for(author_key, idempotency_key(body))
+    mentions = mentioned(text, members())
+    doc = {"_id": reply_id, "project_id": parent["project_id"], "asset_id": parent["asset_id"],
+           "version_id": parent["version_id"], "parent_id": parent["_id"], "frame": parent["frame"],
+           "to_frame": parent.get("to_frame"), "timecode": parent["timecode"], "text": text, "status": "open",
+           "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "link_id": link_id}
+    event = NoteReplied(event_id=event_id_for("note_replied", reply_id), project_id=parent["project_id"],
+                        note_id=reply_id, parent_note_id=parent["_id"], asset_id=parent["asset_id"],
+                        version_id=parent["version_id"], text=text, visibility=visibility,
+                        author_name=who["name"], author_email=who["email"], author_user_id=who["user_id"],
+                        link_id=link_id, mentions=mentions)
+    stored, created = notes_store.add_note(db, doc, event)
+    return notes_store.note_view(db, stored["_id"]), created
 
 
 def export_file(version: dict, notes: list[dict], fmt: str, stills=None) -> tuple[bytes | str, str]:

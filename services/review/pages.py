@@ -60,6 +60,17 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def harden(bp: Blueprint, settings) -> None:
+    """Every response of the blueprint carries the security headers (CSP and friends)."""
+    headers = security_headers(settings)
+
+    @bp.after_request
+    def add_headers(response):
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
 THUMBNAILS_VTT = "sprite/thumbnails.vtt"  # where the transcode worker puts the filmstrip track
 
 
@@ -128,13 +139,7 @@ def notes_config(version: dict, user, csrf_token: str) -> dict | None:
 def pages_blueprint(settings, db, ingest) -> Blueprint:
     bp = Blueprint("pages", __name__, template_folder="templates")
     secure_cookie = settings.public_url.startswith("https://")
-    headers = security_headers(settings)
-
-    @bp.after_request
-    def harden(response):
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
+    harden(bp, settings)
 
     @bp.app_context_processor
     def session_context():

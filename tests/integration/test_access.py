@@ -25,6 +25,10 @@ from tests.integration.uploading import start, upload
 PUBLIC = {"/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/auth/bootstrap"}
 # Review: sign-in itself, static files and hls.js; the origin answers only nginx (checked in test_cdn).
 REVIEW_PUBLIC = {"/signin", "/static/<path:filename>", "/static/vendor/hls.min.js", "/_origin/renditions/<path:key>"}
+# Review links: reached without an account, through the link's token and then a link session
+# (test_review_links checks them; the walk below checks they refuse a caller without one).
+LINK_PUBLIC = {"/l/<token>", "/api/v1/review/links/<token>/sessions"}
+LINK_SESSION_PREFIX = "/api/v1/review/link-sessions/"
 
 
 def ingest_routes(settings, factory=create_app):
@@ -53,7 +57,7 @@ def test_every_route_refuses_callers_without_credentials(settings, api_url):
 def test_every_review_page_sends_strangers_to_sign_in(settings, api_url):
     checked = 0
     for rule, method, path in ingest_routes(settings, create_review_app):
-        if rule in PUBLIC | REVIEW_PUBLIC:
+        if rule in PUBLIC | REVIEW_PUBLIC | LINK_PUBLIC or rule.startswith(LINK_SESSION_PREFIX):
             continue
         for cookies in ({}, {"framegate_session": "fg_not-a-real-session"}):
             response = requests.request(method, api_url + path, cookies=cookies, allow_redirects=False, timeout=30)
@@ -66,6 +70,34 @@ def test_every_review_page_sends_strangers_to_sign_in(settings, api_url):
                 assert response.status_code in (401, 403), (method, path, response.status_code)
         checked += 1
     assert checked >= 5
+
+
+def test_every_link_session_route_refuses_callers_without_a_link_session(settings, api_url, member):
+    checked = 0
+    for rule, method, path in ingest_routes(settings, create_review_app):
+        if not rule.startswith(LINK_SESSION_PREFIX):
+            continue
+        # Neither a member's session nor a made-up link cookie is a link session.
+        for cookies in ({}, {"framegate_session": member.session.headers["Authorization"][7:]},
+                        {"framegate_link_x": "made-up"}):
+            response = requests.request(method, api_url + path, cookies=cookies, json={}, timeout=30,
+                                        headers={"X-Framegate-CSRF": "1"})
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.json()["error"] == "no_link_session"
+        checked += 1
+    assert checked >= 5
+
+
+def test_the_service_key_only_reads(settings, api_url):
+    """Review's read-only service key (for link reviewers) reads ingest; it never writes, and a guess is refused."""
+    from services.common.web import SERVICE_KEY_HEADER, service_key
+
+    key = {SERVICE_KEY_HEADER: service_key(settings.secret_key)}
+    assert requests.get(api_url + "/api/v1/projects", headers=key, timeout=30).status_code == 200
+    guess = requests.get(api_url + "/api/v1/projects", headers={SERVICE_KEY_HEADER: "0" * 64}, timeout=30)
+    assert guess.status_code == 401
+    write = requests.post(api_url + "/api/v1/projects", headers=key, json={"name": "By a key"}, timeout=30)
+    assert write.status_code == 401
 
 
 def test_bootstrap_needs_the_setup_key_and_happens_once(api_url, settings):

@@ -65,3 +65,4 @@ def test_wrong_passwords_back_off_exponentially_to_a_cap():
     assert [password_backoff_seconds(n) for n in range(5)] == [0, 0, 0, 0, 0]
     assert password_backoff_seconds(5) == 2 and password_backoff_seconds(6) == 4
     assert password_backoff_seconds(100) == 300
+

@@ -3,17 +3,18 @@
 // session's current token (playback-session.js), so playback goes on across
 // token refreshes. A fatal error usually means the version is not playable
 // yet: ask for its status and try again, unless it failed or access ended.
-import { accessEnded, ensureFresh, fresh, onAccessEnded, refresh } from "./playback-session.js";
+import { accessEnded, accessEndedMessage, ensureFresh, fresh, onAccessEnded, refresh } from "./playback-session.js";
 import { refreshStatus } from "./player-status.js";
 
 const RETRY_MS = 3000;
-const ENDED = "You no longer have access to this project: playback has stopped.";
+const MEMBER_ENDED = "You no longer have access to this project: playback has stopped.";
+const ended = () => (accessEndedMessage() ? `${accessEndedMessage()} Playback has stopped.` : MEMBER_ENDED);
 
 // `configure(hls)` adds the caller's own hls.js listeners; `onHls` receives the
 // current instance (or null once it is destroyed).
 export function playHls(media, url, { notice, configure = () => {}, onHls = () => {} }) {
   const Hls = window.Hls;
-  if (accessEnded()) return notice(ENDED);
+  if (accessEnded()) return notice(ended());
   if (Hls && Hls.isSupported()) {
     const hls = new Hls({
       enableWorker: true,
@@ -33,7 +34,7 @@ export function playHls(media, url, { notice, configure = () => {}, onHls = () =
     };
     onHls(hls);
     configure(hls, Hls);
-    onAccessEnded(() => { stop(); media.pause(); notice(ENDED); });
+    onAccessEnded(() => { stop(); media.pause(); notice(ended()); });
     hls.on(Hls.Events.ERROR, async (_e, data) => {
       if (!data.fatal || stopped) return;
       stop();
@@ -49,7 +50,7 @@ export function playHls(media, url, { notice, configure = () => {}, onHls = () =
     // Safari plays HLS itself and cannot be given fresh tokens mid-stream:
     // it plays until the page's token expires (one lifetime).
     media.src = fresh(url);
-    onAccessEnded(() => { media.pause(); notice(ENDED); });
+    onAccessEnded(() => { media.pause(); notice(ended()); });
   } else {
     notice("This browser cannot play HLS.");
   }

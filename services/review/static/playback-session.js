@@ -19,6 +19,7 @@ let timer = null;
 let ended = false;
 const endListeners = [];
 let refreshes = 0;
+let endedMessage = null;
 
 const nowS = () => performance.now() / 1000;
 
@@ -29,6 +30,9 @@ export function currentBase() { return base; }
 export function fresh(url) { return url.replace(SIGNED, base.match(SIGNED)[0]); }
 
 export function accessEnded() { return ended; }
+
+/** Why access ended, when the server said (a revoked or expired review link). */
+export function accessEndedMessage() { return endedMessage; }
 
 /** Calls `listener()` once this session may no longer watch (now, if that is already so). */
 export function onAccessEnded(listener) {
@@ -60,7 +64,12 @@ export function refresh() {
       try {
         const asked = nowS();
         const response = await fetch(config.playback_url, { credentials: "same-origin" });
-        if ([401, 403, 404].includes(response.status)) { end(); return false; }
+        if ([401, 403, 404, 410].includes(response.status)) {
+          // A closed review link (410) says why; the player shows it.
+          if (response.status === 410) endedMessage = await response.json().then((b) => b.message, () => null);
+          end();
+          return false;
+        }
         if (!response.ok) { schedule(RETRY_S); return true; }
         const body = await response.json();
         base = body.cdn_base;

@@ -271,7 +271,9 @@ class PlaybackProgress(Event):
     session_id: str
     asset_id: str
     version_id: str
-    watched: list  # [[first_frame, last_frame], …], merged, inclusive
+    # [{"first": frame, "last": frame}, …], merged, inclusive. Objects, not pairs:
+    # the outbox (FerretDB) cannot store arrays inside arrays.
+    watched: list
     percent_watched: float
     link_id: str | None = None
     viewer_email: str = ""

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from services.common import accounts
 from services.common.outbox import outbox_collection
 from tests import media
 from tests.conftest import add_member, new_member

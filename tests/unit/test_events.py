@@ -71,7 +71,7 @@ SAMPLES = {
     ),
     "playback_progress": events.PlaybackProgress(
         event_id="7b07", occurred_at="2026-12-02T09:05:00.000Z", project_id="p1", session_id="s1", asset_id="a1",
-        version_id="v3", watched=[[0, 899], [1200, 1799]], percent_watched=62.5, link_id="l1",
+        version_id="v3", watched=[{"first": 0, "last": 899}, {"first": 1200, "last": 1799}], percent_watched=62.5, link_id="l1",
         viewer_email="ann@agency.example",
     ),
     "approval_recorded": events.ApprovalRecorded(

@@ -129,15 +129,16 @@ class ObjectStore:
         return [(u.object_name, u.upload_id) for u in result.uploads
                 if u.initiated_time is not None and u.initiated_time < started_before]
 
-    def copy_to_file(self, bucket: str, key: str, out: BinaryIO) -> tuple[str, int]:
-        """Stream an object into a file, returning its SHA-256 and size; bounded memory."""
+    def copy_to_file(self, bucket: str, key: str, out: BinaryIO | None) -> tuple[str, int]:
+        """Stream an object (into a file, or nowhere), returning its SHA-256 and size; bounded memory."""
         digest = hashlib.sha256()
         size = 0
         response = self.client.get_object(bucket, key)
         try:
             for chunk in response.stream(READ_CHUNK):
                 digest.update(chunk)
-                out.write(chunk)
+                if out is not None:
+                    out.write(chunk)
                 size += len(chunk)
         finally:
             response.close()
@@ -146,17 +147,7 @@ class ObjectStore:
 
     def sha256_of(self, bucket: str, key: str) -> tuple[str, int]:
         """SHA-256 and size of a stored object, streamed: bounded memory, nothing on local disk."""
-        digest = hashlib.sha256()
-        size = 0
-        response = self.client.get_object(bucket, key)
-        try:
-            for chunk in response.stream(READ_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-        finally:
-            response.close()
-            response.release_conn()
-        return digest.hexdigest(), size
+        return self.copy_to_file(bucket, key, None)
 
     def read_head(self, bucket: str, key: str, length: int) -> bytes:
         """The first `length` bytes of an object (a ranged GET)."""

@@ -397,7 +397,8 @@ def ingress_backend(ingress: dict, path: str) -> str | None:
 
 NOT_PUBLIC = ("/metrics", "/healthz", "/_origin/renditions/p/v/poster.jpg")
 PUBLIC = {"/api/v1/projects": "ingest", "/": "review", "/signin": "review", "/projects/p": "review",
-          "/versions/v": "review", "/static/app.js": "review"}
+          "/versions/v": "review", "/static/app.js": "review",
+          "/api/v1/review/versions/v/notes": "review", "/l/token": "review", "/links/l/access": "review"}
 
 
 def test_metrics_health_and_the_origin_are_not_on_the_public_ingress(overlay):

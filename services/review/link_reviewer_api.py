@@ -28,7 +28,7 @@ from .link_rules import LinkRefused, audience, ensure_live, ensure_may_comment
 from .links_api import refused_response
 from .notes_api import new_note, new_reply, members_of
 from .notes_rules import NoteRefused, visible_notes, visible_to
-from .pages import harden, player_config
+from .pages import harden, link_notes_config, player_config
 from .watching import BadRanges, check_ranges, merge_ranges, percent_watched
 
 
@@ -95,15 +95,11 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
             "version_url": f"/api/v1/review/link-sessions/{link['_id']}/version",
             "playback_url": f"/api/v1/review/link-sessions/{link['_id']}/playback",
             "progress_url": f"/api/v1/review/link-sessions/{link['_id']}/progress",
-            # For a notes panel on this page: the link's own notes API, and what it allows.
-            "notes_url": f"/api/v1/review/link-sessions/{link['_id']}/notes",
-            "replies_url": f"/api/v1/review/link-sessions/{link['_id']}/notes/{{note_id}}/replies",
-            "comments": bool(link["comments"]),
-            "audience": audience(link),
         }
+        # The team's notes panel, on this link session's notes API (it lists only this link's audience's notes).
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,
-                               notes=notes_for(link, version["id"]))
+                               notes=link_notes_config(version, link))
 
     @bp.post("/l/<token>")
     @public

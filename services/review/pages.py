@@ -123,7 +123,7 @@ def notes_config(version: dict, user, csrf_token: str) -> dict | None:
     """The notes panel's config on the team's player (see static/notes-panel.js):
     the team notes API, every action, exports. None where there is no panel
     (audio and stills have no frames to pin a drawing to yet)."""
-    if ((version.get("facts") or {}).get("kind") or "video") != "video":
+    if not has_notes_panel(version):
         return None
     return {
         "notes_url": f"/api/v1/review/versions/{version['id']}/notes",
@@ -134,6 +134,30 @@ def notes_config(version: dict, user, csrf_token: str) -> dict | None:
         "default_visibility": "client",
         "me": {"email": user.email},
     }
+
+
+def link_notes_config(version: dict, link: dict) -> dict | None:
+    """The same panel on a review link's page: the link session's notes API (its
+    cookie and the CSRF header), notes and replies only if the link allows
+    comments; no visibility choice (the server decides by the link's kind), no
+    status or edit buttons (a link session has no API for them), no exports."""
+    if not has_notes_panel(version):
+        return None
+    notes_url = f"/api/v1/review/link-sessions/{link['_id']}/notes"
+    comments = bool(link["comments"])
+    return {
+        "notes_url": notes_url,
+        "note_url": f"{notes_url}/",
+        "export_url": None,
+        "headers": {CSRF_HEADER: "1"},
+        "can_comment": comments, "can_reply": comments, "can_change_status": False, "can_set_visibility": False,
+        "me": None,
+    }
+
+
+def has_notes_panel(version: dict) -> bool:
+    """Audio and stills have no frames to pin a drawing to yet."""
+    return ((version.get("facts") or {}).get("kind") or "video") == "video"
 
 
 def pages_blueprint(settings, db, ingest) -> Blueprint:

@@ -1,11 +1,13 @@
 """The notes panel's config on the team's player (pages.notes_config): the team
 notes API for that version, every action, the CSRF header; no panel on audio
-and stills."""
+and stills. On a review link's page (pages.link_notes_config): the link
+session's notes API, notes and replies only where the link allows comments,
+and nothing a link session has no API for."""
 from __future__ import annotations
 
 from services.common.accounts import User
 from services.common.web import CSRF_HEADER
-from services.review.pages import notes_config
+from services.review.pages import link_notes_config, notes_config
 
 USER = User(id="u1", email="ed@studio.example", name="Ed", role="member")
 
@@ -24,3 +26,21 @@ def test_audio_and_stills_have_no_notes_panel_yet():
     assert notes_config({"id": "v1", "facts": {"kind": "audio"}}, USER, "t") is None
     assert notes_config({"id": "v2", "facts": {"kind": "image"}}, USER, "t") is None
     assert notes_config({"id": "v3", "facts": {}}, USER, "t") is not None  # facts not probed yet: a video
+
+
+def test_a_link_page_gets_its_session_notes_api_and_only_what_a_reviewer_may_do():
+    config = link_notes_config({"id": "v9", "facts": {"kind": "video"}}, {"_id": "L1", "comments": True})
+    assert config["notes_url"] == "/api/v1/review/link-sessions/L1/notes"
+    assert config["note_url"] == "/api/v1/review/link-sessions/L1/notes/"  # + <note_id>/replies
+    assert CSRF_HEADER in config["headers"]
+    assert config["can_comment"] and config["can_reply"]
+    # The server decides a link note's visibility; no status, edit or export API for link sessions.
+    assert not config["can_set_visibility"] and not config["can_change_status"]
+    assert config["me"] is None and config["export_url"] is None
+
+
+def test_a_link_without_comments_shows_the_notes_but_no_way_to_write():
+    config = link_notes_config({"id": "v9", "facts": {}}, {"_id": "L1", "comments": False})
+    assert config["notes_url"] == "/api/v1/review/link-sessions/L1/notes"
+    assert not config["can_comment"] and not config["can_reply"]
+    assert link_notes_config({"id": "v1", "facts": {"kind": "audio"}}, {"_id": "L1", "comments": True}) is None

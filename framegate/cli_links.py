@@ -1,6 +1,7 @@
 """`framegate link …`, `comment`, `notes --link` and `access-log`: review links
 from the command line, as an owner (signed in) or as a reviewer through a
-link's URL (no account: a name and an e-mail, and the link's password)."""
+link's URL (no account: a name and an e-mail, and the link's password).
+`notes` itself is parsed in cli_notes, which shares it with the team's notes."""
 from __future__ import annotations
 
 import argparse
@@ -111,14 +112,6 @@ def add_commands(commands) -> None:
     comment.add_argument("--password")
     comment.add_argument("--json", action="store_true")
     comment.set_defaults(handler=cmd_comment)
-
-    notes = commands.add_parser("notes", help="the notes a review link shows its reviewers")
-    notes.add_argument("--link", required=True, metavar="URL")
-    notes.add_argument("--name", required=True, help="a link is opened with a name and an e-mail")
-    notes.add_argument("--email", required=True)
-    notes.add_argument("--password")
-    notes.add_argument("--json", action="store_true", help="one JSON object per note")
-    notes.set_defaults(handler=cmd_link_notes)
 
     log = commands.add_parser("access-log", help="who opened a link and how much they watched (owners)")
     log.add_argument("link_id")

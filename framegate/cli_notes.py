@@ -27,16 +27,12 @@ def note_line(note: dict) -> str:
     return f"{where}  {note['status']}  {note['visibility']}  {note['author_name']}: {' '.join(note['text'].split())}"
 
 
-def _print(data: dict, as_json: bool, line: str) -> None:
-    print(json.dumps(data, ensure_ascii=False) if as_json else line, flush=True)
-
-
 def cmd_note(args: argparse.Namespace) -> int:
     visibility = "internal" if args.internal else "client"
     key = args.idempotency_key or note_key(args.version_id, args.frame, args.to, args.text, visibility)
     note = ApiClient.from_config().add_note(
         args.version_id, {"frame": args.frame, "to_frame": args.to, "text": args.text, "visibility": visibility}, key)
-    _print({k: note.get(k) for k in ADDED_FIELDS}, args.json, f"{note['note_id']}  {note['timecode']}")
+    cli_links.print_result({k: note.get(k) for k in ADDED_FIELDS}, args.json, f"{note['note_id']}  {note['timecode']}")
     return 0
 
 
@@ -57,7 +53,7 @@ def cmd_notes(args: argparse.Namespace) -> int:
             if args.format or args.output:
                 usage("--format and -o go with `notes export VERSION_ID`")
             for note in ApiClient.from_config().notes(version_id):
-                _print({k: note.get(k) for k in cli_links.NOTE_FIELDS}, args.json, _with_replies(note))
+                cli_links.print_result({k: note.get(k) for k in cli_links.NOTE_FIELDS}, args.json, _with_replies(note))
             return 0
     usage("say which version: notes VERSION_ID, notes export VERSION_ID --format F -o FILE, or notes --link URL")
     return 2  # not reached
@@ -71,8 +67,8 @@ def _with_replies(note: dict) -> str:
 def _export(version_id: str, args: argparse.Namespace) -> int:
     body = ApiClient.from_config().export_notes(version_id, args.format)
     Path(args.output).write_bytes(body)
-    _print({"version_id": version_id, "format": args.format, "file": str(args.output), "bytes": len(body)},
-           args.json, f"wrote {args.output}")
+    done = {"version_id": version_id, "format": args.format, "file": str(args.output), "bytes": len(body)}
+    cli_links.print_result(done, args.json, f"wrote {args.output}")
     return 0
 
 

@@ -50,7 +50,8 @@ def test_notes_added_from_the_cli_are_listed_as_the_team_sees_them(admin, versio
         "author_email": me["email"], "visibility": "client", "status": "open", "drawing": []}
     assert [r["text"] for r in notes[point["note_id"]]["replies"]] == ["On it"]
     internal = notes[ranged["note_id"]]
-    assert (internal["to_frame"], internal["text"], internal["visibility"]) == (40, "Budget: cut this\nshot", "internal")
+    assert (internal["to_frame"], internal["text"], internal["visibility"]) == (
+        40, "Budget: cut this\nshot", "internal")
 
     table = run("notes", vid)
     assert table.returncode == 0, table.stderr

@@ -1,6 +1,7 @@
 """`framegate link …`, `comment`, `notes --link` and `access-log`: review links
 from the command line, as an owner (signed in) or as a reviewer through a
-link's URL (no account: a name and an e-mail, and the link's password)."""
+link's URL (no account: a name and an e-mail, and the link's password).
+`notes` itself is parsed in cli_notes, which shares it with the team's notes."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ NOTE_FIELDS = ("note_id", "frame", "to_frame", "timecode", "text", "author_name"
                "status", "replies", "drawing")
 
 
-def _print(data: dict, as_json: bool, line: str) -> None:
+def print_result(data: dict, as_json: bool, line: str) -> None:
     print(json.dumps(data, ensure_ascii=False) if as_json else line, flush=True)
 
 
@@ -28,17 +29,17 @@ def cmd_link(args: argparse.Namespace) -> int:
                   "allowed_domains": args.domain or [], "comments": not args.no_comments,
                   "download": not args.no_download}
         link = client.create_link({k: v for k, v in fields.items() if v is not None})
-        _print({k: link.get(k) for k in LINK_FIELDS}, args.json, link["url"])
+        print_result({k: link.get(k) for k in LINK_FIELDS}, args.json, link["url"])
         return 0
     if args.link_command == "revoke":
         link = client.revoke_link(args.link_id)
-        _print({k: link.get(k) for k in LINK_FIELDS if k != "url"}, args.json, f"revoked {link['link_id']}")
+        print_result({k: link.get(k) for k in LINK_FIELDS if k != "url"}, args.json, f"revoked {link['link_id']}")
         return 0
     project = client.project_named(args.project) if args.project else None
     if project is None:
         raise FramegateError(f"no project named {args.project!r} (framegate projects)")
     for link in client.links(project["id"]):
-        _print(link, args.json, f"{link['link_id']}  {link['kind']:<8} {link['state']:<7} {link['stage']}")
+        print_result(link, args.json, f"{link['link_id']}  {link['kind']:<8} {link['state']:<7} {link['stage']}")
     return 0
 
 
@@ -54,7 +55,7 @@ def cmd_comment(args: argparse.Namespace) -> int:
     client, token = reviewer_client(args.link)
     opened = client.open_link(token, args.name, args.email, args.password)
     note = client.link_note(opened["link_id"], {"frame": args.frame, "to_frame": args.to, "text": args.text})
-    _print({k: note.get(k) for k in ("note_id", "frame", "to_frame", "timecode")}, args.json,
+    print_result({k: note.get(k) for k in ("note_id", "frame", "to_frame", "timecode")}, args.json,
            f"{note['note_id']}  {note['timecode']}")
     return 0
 
@@ -63,7 +64,7 @@ def cmd_link_notes(args: argparse.Namespace) -> int:
     client, token = reviewer_client(args.link)
     opened = client.open_link(token, args.name, args.email, args.password)
     for note in client.link_notes(opened["link_id"]):
-        _print({k: note.get(k) for k in NOTE_FIELDS}, args.json,
+        print_result({k: note.get(k) for k in NOTE_FIELDS}, args.json,
                f"{note['timecode']}  {note['author_name']}: {note['text']}")
     return 0
 
@@ -71,7 +72,7 @@ def cmd_link_notes(args: argparse.Namespace) -> int:
 def cmd_access_log(args: argparse.Namespace) -> int:
     body = ApiClient.from_config().access_log(args.link_id, args.format)
     Path(args.output).write_bytes(body)
-    _print({"link_id": args.link_id, "format": args.format, "file": str(args.output), "bytes": len(body)},
+    print_result({"link_id": args.link_id, "format": args.format, "file": str(args.output), "bytes": len(body)},
            args.json, f"wrote {args.output}")
     return 0
 
@@ -111,14 +112,6 @@ def add_commands(commands) -> None:
     comment.add_argument("--password")
     comment.add_argument("--json", action="store_true")
     comment.set_defaults(handler=cmd_comment)
-
-    notes = commands.add_parser("notes", help="the notes a review link shows its reviewers")
-    notes.add_argument("--link", required=True, metavar="URL")
-    notes.add_argument("--name", required=True, help="a link is opened with a name and an e-mail")
-    notes.add_argument("--email", required=True)
-    notes.add_argument("--password")
-    notes.add_argument("--json", action="store_true", help="one JSON object per note")
-    notes.set_defaults(handler=cmd_link_notes)
 
     log = commands.add_parser("access-log", help="who opened a link and how much they watched (owners)")
     log.add_argument("link_id")

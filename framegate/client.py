@@ -95,9 +95,9 @@ class ApiClient:
         return client
 
     def request(self, method: str, path: str, *, json: dict | None = None, params: dict | None = None,
-                signed_in: bool = True, raw: bool = False) -> dict | bytes | None:
+                signed_in: bool = True, raw: bool = False, headers: dict | None = None) -> dict | bytes | None:
         """The JSON answer (or its bytes, with raw=True); a non-2xx answer raises."""
-        headers = {"Accept": "application/json", "X-Framegate-CSRF": "1"}
+        headers = {"Accept": "application/json", "X-Framegate-CSRF": "1", **(headers or {})}
         if signed_in:
             if not self.token:
                 raise NotSignedIn(NOT_SIGNED_IN)
@@ -243,6 +243,20 @@ class ApiClient:
 
     def access_log(self, link_id: str, fmt: str) -> bytes:
         return self.request("GET", f"/api/v1/review/links/{link_id}/access", params={"format": fmt}, raw=True)
+
+    # The team's notes (project members) ------------------------------------------
+    def notes(self, version_id: str) -> list[dict]:
+        """Every note of a version with its replies, internal ones included."""
+        return self.request("GET", f"/api/v1/review/versions/{version_id}/notes")["notes"]
+
+    def add_note(self, version_id: str, note: dict, idempotency_key: str) -> dict:
+        """The note; the same key again returns the note it made instead of a second one."""
+        return self.request("POST", f"/api/v1/review/versions/{version_id}/notes", json=note,
+                            headers={"Idempotency-Key": idempotency_key})
+
+    def export_notes(self, version_id: str, fmt: str) -> bytes:
+        return self.request("GET", f"/api/v1/review/versions/{version_id}/notes/export", params={"format": fmt},
+                            raw=True)
 
     # Through a review link, as a reviewer without an account --------------------
     # The session is a cookie this client's HTTP session keeps between calls.

@@ -102,6 +102,13 @@ def test_someone_outside_the_project_reaches_no_note(member, admin, version):
     assert member.get(f"/api/v1/review/versions/{version['id']}/notes/export?format=csv").status_code == 404
 
 
+def otio_marker_timecodes(text: str, adapter: str) -> list[str]:
+    """The drop-frame timecodes of the markers OpenTimelineIO reads in an export, sorted."""
+    read = otio.adapters.read_from_string(text, adapter)
+    return sorted(otio.opentime.to_timecode(read.global_start_time + m.marked_range.start_time, 30000 / 1001, True)
+                  for m in read.tracks.markers)
+
+
 def test_exports_read_back_with_every_marker_at_its_notes_timecode(admin, version):
     vid = version["id"]
     for frame in (0, 29, 31):
@@ -117,12 +124,8 @@ def test_exports_read_back_with_every_marker_at_its_notes_timecode(admin, versio
 
     rows = list(csv.DictReader(io.StringIO(export("csv").text)))
     assert sorted((int(r["frame"]), r["timecode"]) for r in rows) == want
-    timeline = otio.adapters.read_from_string(export("otio").text, "otio_json")
-    fcp = otio.adapters.read_from_string(export("fcp7").text, "fcp_xml")
-    for read in (timeline, fcp):
-        got = sorted(otio.opentime.to_timecode(read.global_start_time + m.marked_range.start_time, 30000 / 1001, True)
-                     for m in read.tracks.markers)
-        assert got == sorted(tc for _, tc in want)
+    for fmt, adapter in (("otio", "otio_json"), ("fcp7", "fcp_xml")):
+        assert otio_marker_timecodes(export(fmt).text, adapter) == sorted(tc for _, tc in want)
     assert "FCM: DROP FRAME" in export("edl").text
     assert {line.split("\t")[1] for line in export("avid").text.splitlines()} == {tc for _, tc in want}
     pdf = export("pdf").content

@@ -246,8 +246,11 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
 def completion_status(ctx: Ingest, user, upload_id: str) -> dict:
     """The status resource a client polls: completing, done (with the version) or failed."""
     found = completions.get(ctx.db, upload_id)
+    missing = ApiError(404, "unknown_completion", f"Upload {upload_id!r} has not been completed.")
     if found is None or not _may_see(user, found):
-        raise ApiError(404, "unknown_completion", f"Upload {upload_id!r} has not been completed.")
+        raise missing
+    if found.get("project_id"):  # and only while they may still see the project
+        access.require(ctx.db, user, found["project_id"], "view", not_found=missing)
     version = records.get_version(ctx.db, found["version_id"]) if found.get("version_id") else None
     state = {completions.PENDING: "completing", completions.DONE: "done", completions.FAILED: "failed"}[found["state"]]
     return {"upload_id": upload_id, "filename": found["filename"], "state": state, "sha256": found["sha256"],

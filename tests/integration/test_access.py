@@ -173,7 +173,7 @@ NOT_PROJECT_ROUTES = {
     "/api/v1/projects", "/api/v1/uploads", "/api/v1/me/tokens", "/api/v1/me/tokens/<token_id>",
     "/api/v1/users/<user_id>/disable", "/api/v1/users/<user_id>/enable", "/api/v1/users/<user_id>/password",
 }
-NOT_FOUND_CODES = {"unknown_project", "unknown_version", "unknown_upload"}
+NOT_FOUND_CODES = {"unknown_project", "unknown_version", "unknown_upload", "unknown_completion"}
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from services.ingest.media_facts import (
@@ -44,6 +45,18 @@ TRUNCATION_MARKERS = ("moov atom not found", "partial file", "file ended prematu
                       "truncated", "unexpected end of file")
 _REFUSED_DEMUXER = re.compile(r"\[(\w+) @ 0x[0-9a-f]+\] Format not on whitelist")
 _EXPORT_AGAIN = "The export or copy was probably interrupted: export or copy it again and re-upload."
+# What ffmpeg's HTTP reader logs when the store, not the file, is at fault.
+NETWORK_MARKERS = ("connection refused", "connection reset", "connection timed out", "server returned 5",
+                   "input/output error", "broken pipe", "network is unreachable")
+CONFIRM_PAUSE_SECONDS = 3.0
+
+
+class StoreUnavailable(MediaRejected):
+    """The store could not be read to the end: a fault of the platform, never of the file."""
+
+    def __init__(self, detail: str):
+        super().__init__("store_unavailable", f"The stored file could not be read ({detail}). It is kept; "
+                                              "complete the upload again to retry.")
 
 
 def probe_file(path: str | os.PathLike, timeout_seconds: float = 60.0,
@@ -67,14 +80,31 @@ def probe_file(path: str | os.PathLike, timeout_seconds: float = 60.0,
 
 
 def probe_url(url: str, size: int, head: bytes, timeout_seconds: float = 60.0,
-              count_timeout_seconds: float | None = None) -> MediaFacts:
+              count_timeout_seconds: float | None = None,
+              confirm_pause_seconds: float = CONFIRM_PAUSE_SECONDS) -> MediaFacts:
     """Media facts of a stored object read over HTTP(S) from a short-lived presigned GET
-    URL: nothing is copied to local disk. `head` is the object's first bytes."""
+    URL: nothing is copied to local disk. `head` is the object's first bytes.
+
+    Over the network a store that stalls or restarts mid-read looks to ffprobe like a
+    cut-off or unreadable file, and that verdict discards the upload. So a verdict
+    against the media must hold on a second read; two that disagree blame the store."""
     if size == 0:
         raise MediaRejected("empty_file", "The file is empty (0 bytes). Check the export "
                                           "finished, then upload it again.")
     _reject_reference_text(head[:SNIFF_BYTES])
-    return _probe(url, URL_PROTOCOLS, timeout_seconds, count_timeout_seconds)
+    try:
+        return _probe(url, URL_PROTOCOLS, timeout_seconds, count_timeout_seconds)
+    except MediaRejected as first:
+        if first.code in ("probe_timeout", "store_unavailable"):
+            raise
+        logger.warning("ffprobe refused a stored file; reading it again to confirm", extra={"code": first.code})
+        time.sleep(confirm_pause_seconds)
+        try:
+            return _probe(url, URL_PROTOCOLS, timeout_seconds, count_timeout_seconds)
+        except MediaRejected as second:
+            if second.code != first.code:
+                raise StoreUnavailable(f"two reads disagreed: {first.code}, then {second.code}") from None
+            raise
 
 
 def _file_target(path: str | os.PathLike) -> str:
@@ -159,6 +189,9 @@ def _interpret(returncode: int, stdout: bytes, stderr: str) -> dict:
     except ValueError:
         raise MediaRejected("not_media", "ffprobe's report on this file was unreadable.") from None
     check_format((probe.get("format") or {}).get("format_name", ""))
+    network = next((m for m in NETWORK_MARKERS if m in stderr.lower()), None)
+    if network:
+        raise StoreUnavailable(network)
     problem = _truncation_marker(stderr)
     if problem:
         raise MediaRejected("truncated", f"The file is incomplete ({problem}). {_EXPORT_AGAIN}")
@@ -167,6 +200,10 @@ def _interpret(returncode: int, stdout: bytes, stderr: str) -> dict:
 
 def _failure(stderr: str) -> MediaRejected:
     """Map a failed ffprobe run to the rejection a person can act on."""
+    lowered = stderr.lower()
+    network = next((m for m in NETWORK_MARKERS if m in lowered), None)
+    if network:
+        return StoreUnavailable(network)
     marker = _truncation_marker(stderr)
     if marker:
         return MediaRejected("truncated", f"The file is incomplete ({marker}). {_EXPORT_AGAIN}")

@@ -348,7 +348,7 @@ def start_completion_runner(ctx: Ingest) -> completions.CompletionRunner:
 
 
 # Failures that say nothing about the file: the master is kept and completing again retries.
-RETRYABLE = frozenset({"probe_timeout", "incomplete_upload"})
+RETRYABLE = frozenset({"probe_timeout", "incomplete_upload", "store_unavailable"})
 
 
 def _check_all_parts_stored(ctx: Ingest, upload: dict) -> None:

@@ -212,3 +212,70 @@ def test_url_probe_allows_only_http_protocols():
     argv = probe.probe_argv("http://store/m.mov?X-Amz-Signature=s", probe.URL_PROTOCOLS, probe.HEADER)
     assert argv[argv.index("-protocol_whitelist") + 1] == "http,https,tcp,tls"
     assert "-count_packets" not in argv
+
+
+class FlakyStore:
+    """A local HTTP server that serves a file with ranged reads, but cuts every
+    response short while `failing` is set: a store restarting mid-read."""
+
+    def __init__(self, path):
+        import http.server
+        import threading
+
+        data = path.read_bytes()
+        owner = self
+        self.failing = True
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                start, end = 0, len(data) - 1
+                ranged = self.headers.get("Range", "")
+                if ranged.startswith("bytes="):
+                    first, _, last = ranged[6:].partition("-")
+                    start, end = int(first or 0), int(last) if last else len(data) - 1
+                body = data[start:end + 1]
+                self.send_response(206 if ranged else 200)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
+                if ranged:
+                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 3] if owner.failing else body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/m.mp4"
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_a_store_that_cuts_a_read_short_is_not_taken_for_a_truncated_file(media_dir):
+    """The chaos run found it: the S3 gateway killed mid-probe made a good master
+    read as truncated, and the upload was discarded. A bad verdict must hold on a
+    second read; when it does not, the store is blamed and the master kept."""
+    clip = media.make_h264_2398(media_dir)
+    store = FlakyStore(clip)
+    try:
+        head = clip.read_bytes()[:512]
+        with pytest.raises(MediaRejected) as err:
+            probe.probe_url(store.url, clip.stat().st_size, head, 30, confirm_pause_seconds=0.1)
+        assert err.value.code == "truncated"  # cut short both times: the verdict stands
+
+        import threading
+        threading.Timer(0.5, lambda: setattr(store, "failing", False)).start()  # the store comes back
+        facts = probe.probe_url(store.url, clip.stat().st_size, head, 30, confirm_pause_seconds=1.5)
+        assert facts.frames == 48 and facts.kind == "video"
+    finally:
+        store.close()
+
+
+def test_network_errors_from_ffprobe_blame_the_store_not_the_file():
+    refused = probe._failure("[tcp @ 0x55] Connection to tcp://127.0.0.1:9 failed: Connection refused\n"
+                             "http://127.0.0.1:9/m.mov: Connection refused")
+    assert refused.code == "store_unavailable" and "kept" in refused.message
+    assert probe._failure("[http @ 0x1] HTTP error 503 Server returned 5XX Server Error reply").code == "store_unavailable"
+    assert probe._failure("[mov,mp4 @ 0x1] moov atom not found").code == "truncated"

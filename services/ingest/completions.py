@@ -55,7 +55,8 @@ def request(db: Database, upload: dict, sha256: str, user_id: str) -> tuple[dict
     """(completion, created): the first request for an upload wins; a retry finds it."""
     doc = {
         "_id": upload["_id"], "state": PENDING, "sha256": sha256, "filename": upload["filename"],
-        "project_id": upload["project_id"], "created_by": upload["created_by"], "requested_by": user_id, "requested_at": records.now(),
+        "project_id": upload["project_id"], "created_by": upload["created_by"],
+        "requested_by": user_id, "requested_at": records.now(),
         "failure": None, "version_id": None,
     }
     if insert_unique(db.completions, doc):

@@ -207,7 +207,8 @@ def test_a_stopping_runner_hands_its_claim_over_at_once(db):
 
 def test_an_unexpected_error_leaves_the_completion_pending_for_another_attempt(db, own_db):
     own = db.client[own_db]  # not the stack's database: its runner must not take this one
-    completions.request(own, {"_id": "flaky", "filename": "x.mov", "created_by": "u"}, "ab" * 32, "u")
+    completions.request(own, {"_id": "flaky", "filename": "x.mov", "project_id": "p", "created_by": "u"},
+                        "ab" * 32, "u")
     calls = []
 
     def flaky(completion):

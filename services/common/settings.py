@@ -23,6 +23,12 @@ PORT_OFFSETS = {
     "ingest_reconciler": 108,
     "approval": 121,  # after the transcode workers' 111-118
     "approval_relay": 122,
+    "review_relay": 104,
+    "notify": 123,  # HTTP: subscriptions, deliveries
+    "notify_events": 124,  # nameko event consumers
+    "notify_worker": 125,  # Celery deliveries
+    "dashboard": 126,  # HTTP: the board, SSE
+    "dashboard_events": 127,  # nameko projection
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,

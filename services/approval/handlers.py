@@ -128,12 +128,17 @@ def submit(ctx: Context, project_id: str, version: dict, by: str, production: st
                             "submit a new version.", 409)
         return stage_view(ctx, project_id)  # the same submission again changes nothing
     renditions = version.get("renditions") or {}
-    store.open_round(ctx.db, gate_id, {
+    opened = store.open_round(ctx.db, gate_id, {
         "project_id": project_id, "stage": stage["name"], "stage_title": stage["title"],
         "gate": gate.to_dict(), "version_id": version["id"], "version_number": version["number"],
         "sha256": version["sha256"], "asset_id": version["asset_id"], "asset_name": version.get("asset_name", ""),
         "poster_bucket": renditions.get("bucket"), "poster_key": renditions.get("poster"),
         "production": production, "submitted_by": by})
+    record_event(ctx.db, events.VersionSubmitted(
+        event_id=events.event_id_for("version_submitted", opened["_id"]), project_id=project_id, gate_id=gate_id,
+        stage=stage["name"], round=opened["n"], asset_id=version["asset_id"], version_id=version["id"],
+        version_number=version["number"], approvers=[a for path in gate.paths for a in path.approvers],
+        rule=gate.rule, submitted_by=by))
     return stage_view(ctx, project_id)
 
 

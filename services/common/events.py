@@ -338,3 +338,39 @@ class VersionLocked(Event):
     asset_id: str
     version_id: str
     gate_id: str
+
+
+# --- projects and submissions (for read models such as the dashboard) --------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectCreated(Event):
+    """A production was created; its creator owns it (and is shown as its producer)."""
+
+    type: ClassVar[str] = "project_created"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "ingest"
+
+    name: str
+    created_by: str  # user id
+    created_by_email: str = ""
+    created_by_name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionSubmitted(Event):
+    """A ready version was put up for a stage's gate: a new round of decisions opens."""
+
+    type: ClassVar[str] = "version_submitted"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    gate_id: str
+    stage: str
+    round: int
+    asset_id: str
+    version_id: str
+    version_number: int
+    approvers: list = field(default_factory=list)  # e-mails or role:<name>, every path's, in order
+    rule: str = "all"
+    submitted_by: str = ""

@@ -67,7 +67,7 @@ def create_app(settings=None) -> Flask:
             name = check_display_name(json_body().get("name"), "project")
         except BadName as err:
             raise ApiError(400, "bad_name", str(err)) from None
-        project, created = records.create_project(db, name, g.user.id)
+        project, created = records.create_project(db, name, g.user.id, g.user.email, g.user.name)
         if not created:
             # Only those who may see the project learn its id.
             visible = g.user.is_admin or access.role_of(db, g.user, project["_id"]) is not None

@@ -12,7 +12,8 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from services.common.mongo import ASC, DESC, Index, insert_unique
-from services.common.outbox import outbox_indexes
+from services.common.events import ProjectCreated, event_id_for
+from services.common.outbox import outbox_indexes, record_event
 
 INDEXES = [
     Index("projects", (("name_key", ASC),), unique=True),
@@ -45,10 +46,15 @@ def name_key(name: str) -> str:
 
 # Projects -------------------------------------------------------------------
 
-def create_project(db: Database, name: str, user_id: str) -> tuple[dict, bool]:
-    """(project, created): an existing project of the same name is returned as is."""
+def create_project(db: Database, name: str, user_id: str, user_email: str = "",
+                   user_name: str = "") -> tuple[dict, bool]:
+    """(project, created): an existing project of the same name is returned as is.
+    A new one is announced (project_created) for read models such as the dashboard."""
     doc = {"_id": new_id(), "name": name.strip(), "name_key": name_key(name), "created_at": now(), "created_by": user_id}
     if insert_unique(db.projects, doc):
+        record_event(db, ProjectCreated(
+            event_id=event_id_for("project_created", doc["_id"]), project_id=doc["_id"], name=doc["name"],
+            created_by=user_id, created_by_email=user_email, created_by_name=user_name))
         return doc, True
     return db.projects.find_one({"name_key": doc["name_key"]}), False
 

@@ -92,6 +92,15 @@ SAMPLES = {
         event_id="7a1d", occurred_at="2026-11-26T13:00:03.000Z", project_id="p1", asset_id="a1",
         version_id="v3", gate_id="g1",
     ),
+    "project_created": events.ProjectCreated(
+        event_id="8c01", occurred_at="2026-12-02T08:00:00.000Z", project_id="p1", name="Acme Spring",
+        created_by="u1", created_by_email="pat@studio.example", created_by_name="Pat Producer",
+    ),
+    "version_submitted": events.VersionSubmitted(
+        event_id="8c02", occurred_at="2026-12-02T11:00:00.000Z", project_id="p1", gate_id="g1",
+        stage="client-rough-cut", round=1, asset_id="a1", version_id="v3", version_number=3,
+        approvers=["client@brand.test", "role:owner"], rule="all", submitted_by="pat@studio.example",
+    ),
 }
 
 

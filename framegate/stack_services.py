@@ -92,6 +92,17 @@ class Approval(GunicornApp):
     app = "services.approval.app:create_app()"
 
 
+class Dashboard(GunicornApp):
+    name = "dashboard"
+    module = "services.dashboard.app"
+    health_port = "dashboard"
+    app = "services.dashboard.app:create_app()"
+
+    def env(self, st: Stack) -> dict[str, str]:
+        # Each open live board holds a thread (its server-sent-event stream).
+        return {**super().env(st), "FRAMEGATE_HTTP_THREADS": os.environ.get("FRAMEGATE_DASHBOARD_THREADS", "256")}
+
+
 class OutboxRelay(Service):
     name = "outbox-relay"
     module = "services.common.outbox_relay"
@@ -155,6 +166,13 @@ class TranscodeDispatch(NamekoService):
     module = "services.transcode.dispatch"
     target = "services.transcode.dispatch:TranscodeDispatch"
     health_port = "transcode_dispatch"
+
+
+class DashboardProjector(NamekoService):
+    name = "dashboard-events"
+    module = "services.dashboard.projector"
+    target = "services.dashboard.projector:DashboardProjector"
+    health_port = "dashboard_events"
 
 
 class TranscodeWorker(Service):

@@ -126,8 +126,8 @@ def test_a_sequential_gate_from_submit_to_close(api_url, db, admin, project, rea
     assert [(a["email"], a["decision"]) for a in shown["approvers"]] == [(cd.email, "approve"), (client.email, "approve")]
     assert shown["scope"] == "Story and tone only."
     kinds = [e["routing_key"] for e in db[outbox_collection("approval")].find({"body.project_id": project["id"]})]
-    assert sorted(kinds) == sorted(["approval_recorded", "approval_recorded", "gate_closed", "version_locked",
-                                    "stage_advanced"])
+    assert sorted(kinds) == sorted(["version_submitted", "approval_recorded", "approval_recorded", "gate_closed",
+                                    "version_locked", "stage_advanced"])
     # the approval relay publishes them to approval.events, where a consumer's queue receives them
     arrived = [receive(settings, approval_listener, lambda body: body["project_id"] == project["id"])["type"]
                for _ in kinds]

@@ -40,11 +40,13 @@ class ProjectAccess:
         self.cache: dict[str, tuple[float, Visible]] = {}
         self.lock = threading.Lock()
 
-    def visible(self, token: str, is_admin: bool, fresh: bool = False) -> Visible:
+    def visible(self, token: str, is_admin: bool, max_age: float = CACHE_SECONDS) -> Visible:
+        """What the token's holder sees, asked of ingest unless known from the last `max_age` seconds
+        (viewers sharing a token share the answer, so a burst of changes costs one call a second)."""
         now = time.monotonic()
         with self.lock:
             cached = self.cache.get(token)
-        if cached and not fresh and cached[0] > now:
+        if cached and now - cached[0] < max_age:
             return cached[1]
         response = self.http.get(self.base + "/api/v1/projects", headers={"Authorization": f"Bearer {token}"},
                                  timeout=self.timeout)
@@ -55,5 +57,5 @@ class ProjectAccess:
         with self.lock:
             if len(self.cache) > 10_000:
                 self.cache.clear()
-            self.cache[token] = (now + CACHE_SECONDS, found)
+            self.cache[token] = (now, found)
         return found

@@ -7,8 +7,8 @@ to see from the dashboard's own projections (store.py), the rest is pure
 """
 from __future__ import annotations
 
-import json
 import os
+import queue
 import time
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -55,9 +55,9 @@ def create_app(settings=None) -> Flask:
         # The review app signs people in for the whole platform.
         return redirect("/signin?next=" + quote(safe_next(request.args.get("next"), "/dashboard"), safe="/?=&"))
 
-    def visible(fresh: bool = False) -> Visible:
+    def visible() -> Visible:
         try:
-            return access.visible(g.session_token, g.user.is_admin, fresh)
+            return access.visible(g.session_token, g.user.is_admin)
         except SessionEnded:
             raise ApiError(401, "unauthorized", "Your session has ended: sign in again.") from None
 
@@ -116,21 +116,25 @@ def create_app(settings=None) -> Flask:
         if project_id and not seen.allows(project_id):
             raise ApiError(404, "project_not_found", f"No production {project_id} that you can see.")
         token, is_admin = g.session_token, g.user.is_admin
-        subscriber = live.subscribe(seen.ids(), project_id)
+        subscriber = live.subscribe(project_id)
 
         def events():
-            checked = time.monotonic()
+            allowed, checked = seen.ids(), time.monotonic()
             try:
                 yield "retry: 2000\n: connected\n\n"
                 while not subscriber.overflowed:
                     try:
-                        message = subscriber.messages.get(timeout=KEEPALIVE_SECONDS)
-                    except Exception:  # queue.Empty: say we are here, so proxies keep the connection
-                        message = None
-                    if time.monotonic() - checked > RECHECK_SECONDS:
-                        checked = time.monotonic()
+                        changed, message = subscriber.messages.get(timeout=KEEPALIVE_SECONDS)
+                    except queue.Empty:  # say we are here, so proxies keep the connection
+                        changed, message = None, None
+                    # Ask ingest again for a production this viewer was not shown (it may
+                    # be new, or they were just added to it) and now and then anyway, so
+                    # an ended session or a removed member stops hearing.
+                    stale = time.monotonic() - checked > RECHECK_SECONDS
+                    if stale or (changed and allowed is not None and changed not in allowed):
                         try:
-                            subscriber.visible = access.visible(token, is_admin, fresh=True).ids()
+                            allowed = access.visible(token, is_admin, max_age=0 if stale else 1.0).ids()
+                            checked = time.monotonic() if stale else checked
                         except SessionEnded:
                             yield "event: signed-out\ndata: {}\n\n"
                             return
@@ -138,7 +142,7 @@ def create_app(settings=None) -> Flask:
                             pass
                     if message is None:
                         yield ": keep-alive\n\n"
-                    elif subscriber.sees(json.loads(message)["project_id"]):
+                    elif allowed is None or changed in allowed:
                         yield f"event: production\ndata: {message}\n\n"
             finally:
                 live.unsubscribe(subscriber)

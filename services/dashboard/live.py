@@ -38,20 +38,21 @@ DROPPED = Counter("framegate_dashboard_sse_dropped_total", "SSE streams closed b
 
 
 class Subscriber:
-    def __init__(self, visible: set[str] | None, project_id: str | None = None):
-        self.visible = visible  # None: every production (admins)
-        self.project_id = project_id
+    """One open stream's queue of (project_id, message). Who may see which
+    production is the stream's own check (app.py): a production made after the
+    stream opened must reach its members too."""
+
+    def __init__(self, project_id: str | None = None):
+        self.project_id = project_id  # a production's page listens to that one only
         self.messages: queue.Queue = queue.Queue(maxsize=QUEUE_LIMIT)
         self.overflowed = False
 
-    def sees(self, project_id: str) -> bool:
-        if self.project_id and project_id != self.project_id:
-            return False
-        return self.visible is None or project_id in self.visible
+    def wants(self, project_id: str) -> bool:
+        return not self.project_id or project_id == self.project_id
 
-    def offer(self, message: str) -> None:
+    def offer(self, project_id: str, message: str) -> None:
         try:
-            self.messages.put_nowait(message)
+            self.messages.put_nowait((project_id, message))
         except queue.Full:
             self.overflowed = True
 
@@ -65,8 +66,8 @@ class Broadcaster:
         self.known: dict[str, int] = {}  # production -> event count last announced
         self.thread: threading.Thread | None = None
 
-    def subscribe(self, visible: set[str] | None, project_id: str | None = None) -> Subscriber:
-        subscriber = Subscriber(visible, project_id)
+    def subscribe(self, project_id: str | None = None) -> Subscriber:
+        subscriber = Subscriber(project_id)
         with self.lock:
             self.subscribers.add(subscriber)
             SSE_CLIENTS.set(len(self.subscribers))
@@ -108,7 +109,7 @@ class Broadcaster:
     def announce(self, project_id: str, view: dict) -> None:
         message = json.dumps({"project_id": project_id, "event_count": view["event_count"], "row": board_row(view)})
         with self.lock:
-            targets = [s for s in self.subscribers if s.sees(project_id)]
+            targets = [s for s in self.subscribers if s.wants(project_id)]
         for subscriber in targets:
-            subscriber.offer(message)
+            subscriber.offer(project_id, message)
         MESSAGES.inc(len(targets))

@@ -8,9 +8,9 @@ from markupsafe import Markup, escape
 
 from .capacity import parse_time
 
-WIDTH = 720
+WIDTH = 1120
 ROW = 26
-LABEL = 200
+LABEL = 270
 COLOURS = {"bar": "#4aa3ff", "late": "#ff6b6b", "done": "#3fb970", "todo": "#2c333b", "muted": "#8b95a1",
            "text": "#e6e9ec", "now": "#ffd166", "changes": "#ff9f43"}
 
@@ -18,7 +18,7 @@ COLOURS = {"bar": "#4aa3ff", "late": "#ff6b6b", "done": "#3fb970", "todo": "#2c3
 def _svg(height: int, body: list[str], title: str) -> Markup:
     return Markup(
         f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+        f'xmlns="http://www.w3.org/2000/svg">'
         f'<title>{escape(title)}</title>{"".join(body)}</svg>')
 
 
@@ -41,7 +41,7 @@ def reviews_chart(reviews: list[dict], now: datetime) -> Markup:
     first = min(min(starts), now - timedelta(hours=12))
     last = max(max(ends), now + timedelta(hours=12))
     span = (last - first).total_seconds()
-    plot = WIDTH - LABEL - 20
+    plot = WIDTH - LABEL - 130
 
     def x(moment: datetime) -> float:
         return LABEL + plot * (moment - first).total_seconds() / span
@@ -50,7 +50,7 @@ def reviews_chart(reviews: list[dict], now: datetime) -> Markup:
     for i, (review, start, end) in enumerate(zip(reviews, starts, ends)):
         y = 20 + i * ROW
         colour = COLOURS["late" if review["overdue"] else "bar"]
-        body.append(_text(8, y + 13, f"{review['name']} · {review['stage'] or 'review'}"[:30]))
+        body.append(_text(8, y + 13, f"{review['name']} · {review['stage'] or 'review'}"[:40]))
         body.append(f'<rect x="{x(start):.1f}" y="{y}" width="{max(x(end) - x(start), 2):.1f}" height="{ROW - 8}" '
                     f'rx="3" fill="{colour}" opacity="{1 if review["opened"] else 0.55}">'
                     f'<title>{escape(review["name"])}: sent {escape(review["sent_at"])}, notes likely by '
@@ -68,13 +68,13 @@ def gates_chart(gates: list[dict]) -> Markup:
     title = "Gates about to close"
     if not gates:
         return _empty("No approval gates open.", title)
-    plot = WIDTH - LABEL - 120
+    plot = WIDTH - LABEL - 240
     body = []
     for i, gate in enumerate(gates):
         y = 12 + i * ROW
         needed = max(gate["needed"], 1)
         done = plot * min(gate["approved"], needed) / needed
-        body.append(_text(8, y + 13, f"{gate['name']} · {gate['stage']}"[:30]))
+        body.append(_text(8, y + 13, f"{gate['name']} · {gate['stage']}"[:40]))
         body.append(f'<rect x="{LABEL}" y="{y}" width="{plot}" height="{ROW - 8}" rx="3" fill="{COLOURS["todo"]}"/>')
         body.append(f'<rect x="{LABEL}" y="{y}" width="{done:.1f}" height="{ROW - 8}" rx="3" fill="{COLOURS["done"]}"/>')
         left = "closes on the next approval" if gate["remaining"] == 1 else f"{gate['remaining']} approvals to go"

@@ -186,7 +186,10 @@ class _Fold:
         link = self.link_for(e.get("link_id"))
         if link is not None:
             link["notes"] += 1
-            link["first_note_at"] = link["first_note_at"] or at
+            if not link["first_note_at"]:
+                link["first_note_at"] = at
+                self.milestone(at, "notes", f"Notes back from {e.get('author_email') or e.get('author_name')} "
+                                            f"({link['stage'] or 'review'})")
         if e.get("link_id"):  # feedback from a reviewer, not the team's own notes
             self.reviewed = True
             self.set_phase("notes received", at)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from prometheus_client import Counter
 
 from services.common.nameko_deps import Database, OpsEndpoints
-from services.common.reliable import reliable_event_handler
+from services.common.reliable import queue_name, reliable_event_handler
 
 from . import store
 
@@ -16,6 +16,15 @@ EVENTS_CONSUMED = Counter("framegate_dashboard_events_consumed_total",
                           "Events the dashboard logged and projected", ["type"])
 DUPLICATES = Counter("framegate_dashboard_duplicate_events_total",
                      "Redelivered events the dashboard had already logged", ["type"])
+
+
+SERVICE_NAME = "dashboard_projection"
+
+
+def queue_for(source: str, event_type: str) -> str:
+    """The dashboard's own quorum queue for one event type (to replay into it, or to feed it
+    events no other consumer should see, as the demo and tests do)."""
+    return queue_name(source, event_type, SERVICE_NAME, "on_" + event_type)
 
 
 def project(db, body: dict) -> None:
@@ -36,7 +45,7 @@ def _on(source: str, event_type: str):
 
 class DashboardProjector(OpsEndpoints):
     # One handler (and quorum queue) per event: services.dashboard.production.CONSUMED.
-    name = "dashboard_projection"
+    name = SERVICE_NAME
     db = Database(store.INDEXES)
 
     on_project_created = _on("ingest", "project_created")

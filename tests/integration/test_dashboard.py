@@ -11,11 +11,12 @@ import uuid
 
 import pytest
 import requests
-from nameko.standalone.events import event_dispatcher
+from kombu import Connection
 
 from services.common import events as ev
 from services.common.outbox_relay import Relay
 from services.dashboard import store
+from services.dashboard.projector import queue_for
 from tests import media
 from tests.conftest import add_member, new_member
 from tests.integration.test_review_links import CSRF, reviewer_session
@@ -27,13 +28,17 @@ D = "/api/v1/dashboard"
 
 @pytest.fixture(scope="module")
 def publish(settings):
-    """Publish an event as its service's outbox relay does (nameko's dispatcher, JSON)."""
-    dispatch = event_dispatcher({"AMQP_URI": settings.amqp_url, "serializer": "json"})
+    """Put an event on the dashboard's own queue for its type, on RabbitMQ. Made-up
+    events go only there: on the services' exchanges, transcode would try to
+    transcode a made-up upload (and announce its failure)."""
+    with Connection(settings.amqp_url) as conn:
+        producer = conn.Producer(serializer="json")
 
-    def send(event: ev.Event) -> None:
-        dispatch(event.source, event.type, event.to_wire())
+        def send(event: ev.Event) -> None:
+            producer.publish(event.to_wire(), exchange="", routing_key=queue_for(event.source, event.type),
+                             retry=True, delivery_mode=2)
 
-    return send
+        yield send
 
 
 def production(api, project_id: str) -> dict | None:

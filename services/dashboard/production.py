@@ -42,9 +42,21 @@ CONSUMED = (
 )
 
 
+# Within one millisecond (or between services whose clocks agree to the
+# millisecond), causes sort before their effects: a link before its opening,
+# a note before its status, a closed gate before the stage it advances.
+LIFECYCLE = ("project_created", "version_uploaded", "version_playable", "version_ready", "version_failed",
+             "link_created", "link_opened", "playback_progress", "note_added", "note_replied",
+             "note_status_changed", "link_revoked", "version_submitted", "approval_recorded", "gate_closed",
+             "version_locked", "stage_advanced", "project_archived")
+
+
 def event_order(event: dict) -> tuple:
-    """Events sort by when they happened; the id breaks ties so every replay agrees."""
-    return (event.get("occurred_at") or "", event.get("event_id") or "")
+    """Events sort by when they happened, then cause before effect; the id breaks what is
+    left so every replay agrees."""
+    kind = event.get("type") or ""
+    rank = LIFECYCLE.index(kind) if kind in LIFECYCLE else len(LIFECYCLE)
+    return (event.get("occurred_at") or "", rank, event.get("event_id") or "")
 
 
 def needed_approvals(approvers: list, rule: str) -> int:

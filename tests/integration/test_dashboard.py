@@ -4,10 +4,12 @@ production moves through its states as ingest, review and approval act, and
 each member sees only their own productions."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -57,26 +59,28 @@ def publish_review_events(settings) -> None:
 
 
 def story(project_id: str) -> list[ev.Event]:
-    """A production sent to a client who leaves two notes, one of which the team resolves."""
-    common = {"project_id": project_id}
+    """A production sent to a client who leaves two notes, a second apart each."""
+    start = datetime.now(timezone.utc) - timedelta(minutes=5)
     v1 = uuid.uuid4().hex
-    return [
-        ev.ProjectCreated(**common, name=f"Synthetic {project_id[:6]}", created_by="u1",
+    made = [
+        ev.ProjectCreated(project_id=project_id, name=f"Synthetic {project_id[:6]}", created_by="u1",
                           created_by_email="pat@studio.example"),
-        ev.VersionUploaded(**common, asset_id="a1", version_id=v1, version_number=1, master_bucket="m",
+        ev.VersionUploaded(project_id=project_id, asset_id="a1", version_id=v1, version_number=1, master_bucket="m",
                            master_key="k", sha256="0" * 64, size=1, media_kind="video", uploaded_by="u1"),
-        ev.VersionReady(**common, asset_id="a1", version_id=v1, renditions={}),
-        ev.LinkCreated(**common, link_id="l1", asset_id="a1", version_id=v1, kind="client", stage="First cut",
+        ev.VersionReady(project_id=project_id, asset_id="a1", version_id=v1, renditions={}),
+        ev.LinkCreated(project_id=project_id, link_id="l1", asset_id="a1", version_id=v1, kind="client", stage="First cut",
                        created_by="u1"),
-        ev.LinkOpened(**common, link_id="l1", session_id="s1", asset_id="a1", version_id=v1, kind="client",
+        ev.LinkOpened(project_id=project_id, link_id="l1", session_id="s1", asset_id="a1", version_id=v1, kind="client",
                       reviewer_name="Ann", reviewer_email="ann@agency.example"),
-        ev.NoteAdded(**common, note_id="n1", asset_id="a1", version_id=v1, frame=1, to_frame=None, timecode="",
+        ev.NoteAdded(project_id=project_id, note_id="n1", asset_id="a1", version_id=v1, frame=1, to_frame=None, timecode="",
                      text="Bigger logo", visibility="client", author_name="Ann", author_email="ann@agency.example",
                      link_id="l1"),
-        ev.NoteAdded(**common, note_id="n2", asset_id="a1", version_id=v1, frame=9, to_frame=None, timecode="",
+        ev.NoteAdded(project_id=project_id, note_id="n2", asset_id="a1", version_id=v1, frame=9, to_frame=None, timecode="",
                      text="Warmer grade", visibility="client", author_name="Ann", author_email="ann@agency.example",
                      link_id="l1"),
     ]
+    return [dataclasses.replace(event, occurred_at=(start + timedelta(seconds=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z"))
+            for n, event in enumerate(made)]
 
 
 def test_events_through_rabbitmq_change_the_projection_and_a_redelivery_counts_once(admin, db, publish):

@@ -239,6 +239,18 @@ def test_order_of_arrival_does_not_matter_only_when_things_happened(story):
     assert fold(shuffled) == fold(story.events)
 
 
+def test_events_of_the_same_millisecond_apply_cause_before_effect():
+    at = "2026-12-02T09:00:00.000Z"
+    same = [cls(project_id=P, occurred_at=at, event_id=f"{9 - i}", **fields).to_wire() for i, (cls, fields) in
+            enumerate([(ev.LinkCreated, dict(link_id="l1", asset_id="a1", version_id="v1", kind="client", stage="",
+                                             created_by="u1")),
+                       (ev.NoteAdded, dict(note_id="n1", asset_id="a1", version_id="v1", frame=1, to_frame=None,
+                                           timecode="", text="x", visibility="client", author_name="Ann",
+                                           author_email="ann@agency.example", link_id="l1"))])]
+    view = fold(reversed(same))
+    assert (view["state"], view["links"][0]["notes"]) == ("notes received", 1)
+
+
 def test_any_and_n_of_m_rules_count_what_is_needed():
     assert needed_approvals(["a", "b", "c"], "any") == 1
     assert needed_approvals(["a", "b", "c"], "2") == 2

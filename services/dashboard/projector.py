@@ -5,7 +5,9 @@ refreshes its production's projection (services/dashboard/store.py).
 """
 from __future__ import annotations
 
-from prometheus_client import Counter
+from datetime import datetime, timezone
+
+from prometheus_client import Counter, Histogram
 
 from services.common.nameko_deps import Database, OpsEndpoints
 from services.common.reliable import queue_name, reliable_event_handler
@@ -18,6 +20,9 @@ DUPLICATES = Counter("framegate_dashboard_duplicate_events_total",
                      "Redelivered events the dashboard had already logged", ["type"])
 
 
+LAG = Histogram("framegate_dashboard_event_lag_seconds",
+                "From an event's occurred_at to its production's projection written",
+                buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
 SERVICE_NAME = "dashboard_projection"
 
 
@@ -31,6 +36,8 @@ def project(db, body: dict) -> None:
     """Log one event and refresh its production (idempotent on event_id)."""
     if store.consume(db, body):
         EVENTS_CONSUMED.labels(body["type"]).inc()
+        happened = datetime.fromisoformat(body["occurred_at"].replace("Z", "+00:00"))
+        LAG.observe(max((datetime.now(timezone.utc) - happened).total_seconds(), 0.0))
     else:
         DUPLICATES.labels(body["type"]).inc()
 

@@ -66,11 +66,14 @@ class Viewer(threading.Thread):
                           headers={"Authorization": f"Bearer {self.token}"}) as response:
             response.raise_for_status()
             self.connected.set()
-            for line in response.iter_lines(chunk_size=1, decode_unicode=True):
-                if line and line.startswith("data: "):
-                    now = time.perf_counter()
-                    project_id = json.loads(line[6:])["project_id"]
-                    self.arrivals.setdefault(project_id, now)
+            buffered = ""
+            for chunk in response.iter_content(chunk_size=None, decode_unicode=True):
+                now = time.perf_counter()  # as the bytes arrive, before any parsing
+                buffered += chunk
+                *complete, buffered = buffered.split("\n")
+                for line in complete:
+                    if line.startswith("data: "):
+                        self.arrivals.setdefault(json.loads(line[6:])["project_id"], now)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -4,10 +4,14 @@ production moves through its states as ingest, review and approval act, and
 each member sees only their own productions."""
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import dataclasses
 import os
 import subprocess
+import random
 import sys
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -197,3 +201,28 @@ def test_a_real_production_moves_through_its_states(api_url, admin, cut, setting
 
     row = [r for r in admin.get(f"{D}/productions").json()["productions"] if r["project_id"] == project_id][0]
     assert (row["state"], row["open_notes"], row["pending_approvers"]) == ("approved", 1, [])
+
+
+def test_concurrent_writers_leave_the_projection_of_the_whole_log(db, monkeypatch):
+    """Eight writers logging and folding one production's events at once (as several
+    projector replicas would: the in-process lock is taken away): FerretDB loses
+    concurrent updates, but the last write is always a fold of the whole log."""
+    monkeypatch.setattr(store, "_lock", lambda project_id: contextlib.nullcontext())
+    slow_fold = store.fold  # a fold that takes a while widens the window for a stale write
+
+    def slow(events):
+        time.sleep(random.random() * 0.05)
+        return slow_fold(events)
+
+    monkeypatch.setattr(store, "fold", slow)
+    project_id = uuid.uuid4().hex
+    start = datetime.now(timezone.utc)
+    notes = [ev.NoteAdded(project_id=project_id, note_id=f"n{i}", asset_id="a1", version_id="v1", frame=i,
+                          to_frame=None, timecode="", text="x", visibility="client", author_name="Ann",
+                          author_email="ann@agency.example", link_id="l1",
+                          occurred_at=(start + timedelta(milliseconds=i)).isoformat(timespec="milliseconds")
+                          .replace("+00:00", "Z")).to_wire() for i in range(40)]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda body: store.consume(db, body), notes[:10] + notes))  # ten arrive twice
+    view = store.view_of(db, project_id)
+    assert (view["event_count"], view["open_notes"], view["state"]) == (40, 40, "notes received")

@@ -37,17 +37,27 @@ class ProjectAccess:
         self.timeout = timeout
         self.http = requests.Session()
         self.http.trust_env = False  # loopback calls never go through a proxy
-        self.cache: dict[str, tuple[float, Visible]] = {}
+        self.cache: dict[str, tuple[float, Visible]] = {}  # token -> (when asked, answer)
+        self.asking: dict[str, threading.Lock] = {}
         self.lock = threading.Lock()
 
     def visible(self, token: str, is_admin: bool, max_age: float = CACHE_SECONDS) -> Visible:
         """What the token's holder sees, asked of ingest unless known from the last `max_age` seconds
         (viewers sharing a token share the answer, so a burst of changes costs one call a second)."""
-        now = time.monotonic()
         with self.lock:
             cached = self.cache.get(token)
-        if cached and now - cached[0] < max_age:
+            asking = self.asking.setdefault(token, threading.Lock())
+        if cached and time.monotonic() - cached[0] < max_age:
             return cached[1]
+        with asking:  # a hundred streams of one viewer due at once make one call, not a hundred
+            with self.lock:
+                cached = self.cache.get(token)
+            if cached and time.monotonic() - cached[0] < max_age:
+                return cached[1]
+            return self._ask(token, is_admin)
+
+    def _ask(self, token: str, is_admin: bool) -> Visible:
+        now = time.monotonic()
         response = self.http.get(self.base + "/api/v1/projects", headers={"Authorization": f"Bearer {token}"},
                                  timeout=self.timeout)
         if response.status_code == 401:
@@ -57,5 +67,6 @@ class ProjectAccess:
         with self.lock:
             if len(self.cache) > 10_000:
                 self.cache.clear()
+                self.asking.clear()
             self.cache[token] = (now, found)
         return found

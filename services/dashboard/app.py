@@ -45,6 +45,7 @@ def create_app(settings=None) -> Flask:
     def prepare_once():
         if not app.config.get("prepared"):
             ensure_indexes(db, store.INDEXES)
+            live.start()
             app.config["prepared"] = True
 
     install_common(app, "dashboard", lambda: db, {"mongo": lambda: ping(db)}, sign_in_endpoint="sign_in")
@@ -120,6 +121,18 @@ def create_app(settings=None) -> Flask:
 
         def events():
             allowed, checked = seen.ids(), time.monotonic()
+
+            def ask_again(max_age: float) -> bool:
+                """Refresh what this viewer may see; False once their session has ended."""
+                nonlocal allowed
+                try:
+                    allowed = access.visible(token, is_admin, max_age=max_age).ids()
+                except SessionEnded:
+                    return False
+                except Exception:  # ingest away for a moment: keep what we had
+                    pass
+                return True
+
             try:
                 yield "retry: 2000\n: connected\n\n"
                 while not subscriber.overflowed:
@@ -127,23 +140,21 @@ def create_app(settings=None) -> Flask:
                         changed, message = subscriber.messages.get(timeout=KEEPALIVE_SECONDS)
                     except queue.Empty:  # say we are here, so proxies keep the connection
                         changed, message = None, None
-                    # Ask ingest again for a production this viewer was not shown (it may
-                    # be new, or they were just added to it) and now and then anyway, so
-                    # an ended session or a removed member stops hearing.
-                    stale = time.monotonic() - checked > RECHECK_SECONDS
-                    if stale or (changed and allowed is not None and changed not in allowed):
-                        try:
-                            allowed = access.visible(token, is_admin, max_age=0 if stale else 1.0).ids()
-                            checked = time.monotonic() if stale else checked
-                        except SessionEnded:
-                            yield "event: signed-out\ndata: {}\n\n"
-                            return
-                        except Exception:  # ingest away for a moment: keep what we had
-                            pass
+                    # A production this viewer was not shown may be new, or they were just
+                    # added to it: ask ingest (at most once a second per token) before deciding.
+                    if changed and allowed is not None and changed not in allowed and not ask_again(1.0):
+                        break
                     if message is None:
                         yield ": keep-alive\n\n"
                     elif allowed is None or changed in allowed:
                         yield f"event: production\ndata: {message}\n\n"
+                    # Now and then anyway, after sending, so an ended session or a removed
+                    # member stops hearing; streams sharing a token share one call.
+                    if time.monotonic() - checked > RECHECK_SECONDS:
+                        checked = time.monotonic()
+                        if not ask_again(RECHECK_SECONDS / 2):
+                            break
+                yield "event: signed-out\ndata: {}\n\n" if not subscriber.overflowed else ""
             finally:
                 live.unsubscribe(subscriber)
 

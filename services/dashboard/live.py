@@ -54,6 +54,8 @@ class Subscriber:
         try:
             self.messages.put_nowait((project_id, message))
         except queue.Full:
+            if not self.overflowed:
+                DROPPED.inc()
             self.overflowed = True
 
 
@@ -66,14 +68,20 @@ class Broadcaster:
         self.known: dict[str, int] = {}  # production -> event count last announced
         self.thread: threading.Thread | None = None
 
+    def start(self) -> None:
+        """Start watching (once). Started with the app's first request rather than its first
+        stream, so what changes while the first viewer connects is not taken as already known."""
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="dashboard-broadcaster", daemon=True)
+                self.thread.start()
+
     def subscribe(self, project_id: str | None = None) -> Subscriber:
+        self.start()
         subscriber = Subscriber(project_id)
         with self.lock:
             self.subscribers.add(subscriber)
             SSE_CLIENTS.set(len(self.subscribers))
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="dashboard-broadcaster", daemon=True)
-                self.thread.start()
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:

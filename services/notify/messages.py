@@ -83,7 +83,8 @@ def for_event(event: dict, project: str, public_url: str) -> Message:
 
 
 def digest(notes: list[dict], project: str, public_url: str) -> Message:
-    """A reviewer session's notes as one message: one line and one player button per note."""
+    """A reviewer session's notes as one message, in frame order: one line and one player button per note."""
+    notes = sorted(notes, key=lambda n: (str(n.get("version_id")), n.get("frame") or 0, n.get("to_frame") or 0))
     first = notes[0]
     count = len(notes)
     title = f"{first.get('author_name')} left {count} note{'s' if count != 1 else ''}"

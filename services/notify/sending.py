@@ -59,8 +59,9 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> Outcome:
 
 
 def take_slack_slot(db, target: str, interval: float, horizon: int = 300) -> bool:
-    """Wait for this webhook's next free send slot; False when none is free soon."""
-    first = math.floor(time.time() / interval)
+    """Wait for this webhook's next free send slot and send at its start, so two
+    messages are never closer than `interval`; False when none is free soon."""
+    first = math.ceil(time.time() / interval)
     for slot in range(first, first + horizon):
         if store.claim_slot(db, target, slot):
             time.sleep(max(0.0, slot * interval - time.time()))

@@ -109,9 +109,9 @@ def json_text(payload) -> str:
     return json.dumps(payload)
 
 
-def test_a_digest_has_a_line_and_a_player_button_per_note():
+def test_a_digest_has_a_line_and_a_player_button_per_note_in_frame_order():
     notes = [{"author_name": "Cleo", "version_id": "v1", "frame": f, "to_frame": None, "timecode": f"01:00:00:0{f}",
-              "text": f"note {f}"} for f in (3, 7)]
+              "text": f"note {f}"} for f in (7, 3)]  # arrival order
     message = digest(notes, "Acme", "http://fg.example")
     assert message.title == "Cleo left 2 notes"
     assert [link.url for link in message.links] == ["http://fg.example/versions/v1?frame=3",

@@ -37,9 +37,9 @@ class IngestClient:
     def project_for(self, token: str, project_id: str) -> dict | None:
         return next((p for p in self.projects_of(token) if p["id"] == project_id), None)
 
-    def _cached(self, key: str, fetch):
+    def _cached(self, key: str, fetch, fresh: bool = False):
         hit = self._cache.get(key)
-        if hit and time.monotonic() - hit[0] < self.cache_seconds:
+        if hit and not fresh and time.monotonic() - hit[0] < self.cache_seconds:
             return hit[1]
         value = fetch()
         self._cache[key] = (time.monotonic(), value)
@@ -52,11 +52,12 @@ class IngestClient:
 
     def project_name(self, project_id: str) -> str:
         """The project's name for a message; its id when ingest cannot say."""
-        try:
-            found = self._cached("projects", lambda: self._get("/api/v1/projects"))
-        except requests.RequestException:
-            return project_id
-        for project in (found or {}).get("projects", []):
-            if project["id"] == project_id:
-                return project.get("name") or project_id
+        for fresh in (False, True):  # a project made since the list was cached: ask again
+            try:
+                found = self._cached("projects", lambda: self._get("/api/v1/projects"), fresh)
+            except requests.RequestException:
+                return project_id
+            for project in (found or {}).get("projects", []):
+                if project["id"] == project_id:
+                    return project.get("name") or project_id
         return project_id

@@ -77,3 +77,31 @@ def test_owners_manage_their_projects_subscriptions_and_people_their_own(admin, 
     assert editor.delete(f"{API}/{made.json()['id']}").status_code == 404
     assert owner.delete(f"{API}/{made.json()['id']}").status_code == 200
     assert admin.get(f"{API}/{made.json()['id']}").status_code == 404
+
+
+def test_every_notify_route_refuses_callers_without_credentials(settings, api_url):
+    from tests.integration.test_access import ingest_routes
+    from services.notify.app import create_app
+
+    import requests
+
+    checked = 0
+    for rule, method, path in ingest_routes(settings, create_app):
+        if rule in ("/healthz", "/metrics"):
+            continue
+        for headers in ({}, {"Authorization": "Bearer fg_not-a-real-token"}):
+            response = requests.request(method, api_url + path, headers=headers, json={}, timeout=30)
+            assert response.status_code == 401, (method, path, response.status_code)
+        checked += 1
+    assert checked >= 7
+
+
+def test_a_stranger_sees_no_deliveries_and_cannot_retry_them(admin, project, api_url, db):
+    sub = admin.post(API, json={"channel": "webhook", "target": hook_url("d"), "project_id": project["id"]}).json()
+    test = admin.post(f"{API}/{sub['id']}/test")
+    assert test.status_code == 202, test.text
+    stranger = new_member(api_url, db, "Sly Stranger")
+    assert test.json()["id"] not in [d["id"] for d in stranger.get("/api/v1/notify/deliveries").json()["deliveries"]]
+    assert stranger.get(f"/api/v1/notify/deliveries/{test.json()['id']}").status_code == 404
+    assert stranger.post(f"/api/v1/notify/deliveries/{test.json()['id']}/retry").status_code == 404
+    assert admin.get(f"/api/v1/notify/deliveries/{test.json()['id']}").json()["subscription_id"] == sub["id"]

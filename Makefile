@@ -21,7 +21,7 @@ TEST_PLAYBACK_TTL ?= 6
 # the tests listen on loopback, which only an allow list opens; retries and
 # note digests come within seconds rather than minutes.
 TEST_NOTIFY_ENV ?= FRAMEGATE_NOTIFY_ALLOW=127.0.0.0/8 FRAMEGATE_NOTIFY_RETRY_DELAYS=1,1 \
-  FRAMEGATE_NOTIFY_NOTE_QUIET_SECONDS=3 FRAMEGATE_SMTP_PORT=$$(($(TEST_PORT_BASE)+128))
+  FRAMEGATE_NOTIFY_NOTE_QUIET_SECONDS=5 FRAMEGATE_SMTP_PORT=$$(($(TEST_PORT_BASE)+128))
 T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=

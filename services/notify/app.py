@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 import os
 
-from flask import Flask, g, jsonify, request
+from urllib.parse import quote
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
 from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
-from services.common.web import ApiError, install_common, json_body
+from services.common.web import ApiError, csrf_token_for, install_common, json_body, page, public
 
 from . import dispatch, rules, store
 from .config import load_config
@@ -51,7 +53,7 @@ def create_app(settings=None, config=None) -> Flask:
     settings = settings or load_settings()
     config = config or load_config()
     configure_logging("notify")
-    app = Flask(__name__)
+    app = Flask(__name__, template_folder="pages", static_folder=None)
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db = connect(settings)
     ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url, settings.secret_key)
@@ -62,7 +64,13 @@ def create_app(settings=None, config=None) -> Flask:
             ensure_indexes(db, accounts.INDEXES + store.INDEXES)
             app.config["prepared"] = True
 
-    install_common(app, "notify", lambda: db, {"mongo": lambda: ping(db)})
+    install_common(app, "notify", lambda: db, {"mongo": lambda: ping(db)}, sign_in_endpoint="sign_in")
+
+    @app.get("/notify/signin")
+    @public
+    def sign_in():
+        # Review's pages own sign-in; come back here afterwards.
+        return redirect("/signin?next=" + quote(request.args.get("next") or "/notify/deliveries", safe="/?=&"))
 
     @app.errorhandler(TargetRefused)
     def target_refused(err: TargetRefused):
@@ -165,8 +173,7 @@ def create_app(settings=None, config=None) -> Flask:
         found = dispatch.send_test(db, sub, g.user.email)
         return jsonify(delivery_view(found)), 202
 
-    @app.get(f"{PREFIX}/deliveries")
-    def list_deliveries():
+    def visible_deliveries() -> list[dict]:
         query: dict = {}
         if not g.user.is_admin:
             mine = [s["_id"] for s in store.subscriptions(db, managed_query())] + [f"mention:{g.user.id}"]
@@ -175,7 +182,30 @@ def create_app(settings=None, config=None) -> Flask:
             query["status"] = "dead"
         if request.args.get("subscription_id"):
             query = {"$and": [query, {"subscription_id": request.args["subscription_id"]}]}
-        return jsonify({"deliveries": [delivery_view(d) for d in store.deliveries(db, query)]})
+        return [delivery_view(d) for d in store.deliveries(db, query)]
+
+    @app.get(f"{PREFIX}/deliveries")
+    def list_deliveries():
+        return jsonify({"deliveries": visible_deliveries()})
+
+    @app.get("/notify/deliveries")
+    @page
+    def deliveries_page():
+        """What was sent for the caller's subscriptions; dead letters with a retry button."""
+        return render_template("deliveries.html", deliveries=visible_deliveries(), user=g.user,
+                               failed=request.args.get("failed") in ("1", "true", "yes"),
+                               notice=request.args.get("notice"), csrf_token=csrf_token_for(g.session_token or ""))
+
+    @app.post("/notify/deliveries/<delivery_id>/retry")
+    @page
+    def retry_page(delivery_id):
+        found = find_delivery(delivery_id)
+        if found["status"] == "dead":
+            dispatch.retry_dead(db, found)
+            notice = f"Sent {delivery_id} again."
+        else:
+            notice = f"{delivery_id} is {found['status']}; nothing to retry."
+        return redirect(url_for("deliveries_page", failed=1, notice=notice), code=303)
 
     def find_delivery(delivery_id: str) -> dict:
         found = store.delivery(db, delivery_id)

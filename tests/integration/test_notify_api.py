@@ -87,13 +87,17 @@ def test_every_notify_route_refuses_callers_without_credentials(settings, api_ur
 
     checked = 0
     for rule, method, path in ingest_routes(settings, create_app):
-        if rule in ("/healthz", "/metrics"):
+        if rule in ("/healthz", "/metrics", "/notify/signin"):
             continue
         for headers in ({}, {"Authorization": "Bearer fg_not-a-real-token"}):
-            response = requests.request(method, api_url + path, headers=headers, json={}, timeout=30)
-            assert response.status_code == 401, (method, path, response.status_code)
+            response = requests.request(method, api_url + path, headers=headers, json={}, timeout=30,
+                                        allow_redirects=False)
+            if rule.startswith("/notify/") and method == "GET":  # a page: off to sign in first
+                assert response.status_code == 302 and "/notify/signin" in response.headers["Location"], path
+            else:
+                assert response.status_code == 401, (method, path, response.status_code)
         checked += 1
-    assert checked >= 7
+    assert checked >= 9
 
 
 def test_a_stranger_sees_no_deliveries_and_cannot_retry_them(admin, project, api_url, db):

@@ -253,3 +253,29 @@ def test_a_person_hears_of_the_projects_they_belong_to_only(admin, project, sett
     wait_until(lambda: len(smtp.to(paula["email"])) == 2, 60, "the second mail")
     assert smtp.to(otto["email"]) == []
     assert db[store.DELIVERIES].count_documents({"subscription_id": otto_sub["id"]}) == 0
+
+
+def test_only_a_reviewers_first_opening_of_a_link_and_changes_requested_are_announced(admin, project, settings, http,
+                                                                                       db):
+    sub = subscribe(admin, channel="webhook", target=f"{http.url}/opens", project_id=project["id"],
+                    events=["link_opened", "approval_recorded"])
+    link = uuid.uuid4().hex
+
+    def opened(email: str) -> events.LinkOpened:
+        return events.LinkOpened(project_id=project["id"], link_id=link, session_id=uuid.uuid4().hex, asset_id="a1",
+                                 version_id="v1", kind="client", reviewer_name=email.split("@")[0],
+                                 reviewer_email=email)
+
+    first, again, other = opened("ann@agency.example"), opened("ANN@agency.example"), opened("bob@agency.example")
+    changes = events.ApprovalRecorded(project_id=project["id"], gate_id="g1", stage="Client review", round=1,
+                                      decision_id=uuid.uuid4().hex, version_id="v1", version_number=2,
+                                      decision="changes", email="ann@agency.example", reason="Logo too small")
+    for event in (first, again, other, changes):
+        publish(settings, event)
+    wait_until(lambda: db[store.DELIVERIES].count_documents({"subscription_id": sub["id"], "status": "delivered"}) == 3,
+               60, "three webhooks")
+    received = [json.loads(r.body)["data"] for r in http.to("/opens")]
+    ids = {d["event_id"] for d in received}
+    assert len(received) == 3 and {other.event_id, changes.event_id} <= ids
+    assert len(ids & {first.event_id, again.event_id}) == 1  # Ann's first opening, whichever arrived first
+    assert [d["decision"] for d in received if d["type"] == "approval_recorded"] == ["changes"]

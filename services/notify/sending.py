@@ -58,7 +58,7 @@ def post(url: str, body: bytes, headers: dict, timeout: float) -> Outcome:
     return http_outcome(response)
 
 
-def take_slack_slot(db, target: str, interval: float, horizon: int = 300) -> bool:
+def take_slack_slot(db, target: str, interval: float, horizon: int = 60) -> bool:
     """Wait for this webhook's next free send slot and send at its start, so two
     messages are never closer than `interval`; False when none is free soon."""
     first = math.ceil(time.time() / interval)

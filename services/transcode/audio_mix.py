@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from services.transcode.job import Source
 
-_LEFT = re.compile(r"^(l|lt|left|.*\bleft\b.*)$", re.IGNORECASE)
-_RIGHT = re.compile(r"^(r|rt|right|.*\bright\b.*)$", re.IGNORECASE)
+# "Left", "Mix L", "LT", "dialogue_left": a side as a word, or L/R/Lt/Rt as the last word.
+_LEFT = re.compile(r"(^|.*[^a-z])(l|lt)$|(^|.*[^a-z])left([^a-z].*|$)", re.IGNORECASE)
+_RIGHT = re.compile(r"(^|.*[^a-z])(r|rt)$|(^|.*[^a-z])right([^a-z].*|$)", re.IGNORECASE)
 _LAYOUT_SIDE = {"FL": "left", "FR": "right"}
 # ITU-R BS.775 downmix: centre and surrounds at -3 dB, LFE left out. Channels by
 # index in 5.1 order (FL FR FC LFE BL/SL BR/SR), so an untagged 6-channel stream works too.

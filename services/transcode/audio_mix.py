@@ -35,7 +35,7 @@ def stereo_mix(source: Source, rate: int) -> AudioMix:
     """The filter chains that make the renditions' stereo pair, and a note saying what was done."""
     tracks = source.audio_tracks
     first_channels = tracks[0]["channels"] if tracks else None
-    if len(tracks) > 1 and first_channels == 1:
+    if first_channels == 1 and sum(1 for t in tracks if t["channels"] == 1) >= 2:
         return _mono_pair(tracks, rate)
     chain = f"[0:a:0]aresample={rate}"
     note = None

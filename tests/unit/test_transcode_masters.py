@@ -158,3 +158,10 @@ def test_exr_is_tone_mapped_and_jpeg_keeps_its_own_range():
     assert any("OpenEXR" in n for n in exr.notes)
     jpeg = plan_transcode(Source(kind="image", video_codec="mjpeg", width=64, height=32), "/m/a.jpg")
     assert "tonemap" not in graph(jpeg) and "in_range" not in graph(jpeg) and jpeg.notes == ()
+
+
+def test_one_mono_track_beside_a_stereo_one_is_not_a_pair():
+    tracks = (mono(), {"channels": 2, "layout": "stereo", "name": None})
+    mix = stereo_mix(video(audio_channels=1, audio_tracks=tracks), 48000)
+    assert len(mix.graph) == 1 and mix.graph[0].startswith("[0:a:0]aresample")
+    assert "track 1 only" in mix.note

@@ -38,7 +38,7 @@ from framegate.stack_component import Component, running_pid, start_one, stop_on
 from framegate.stack_infra import FerretDB, Nginx, Postgres, RabbitMQ, S3
 from framegate.stack_processes import http_request, say, warn
 from framegate.stack_services import (Approval, ApprovalRelay, Ingest, IngestReconciler, IngestStatus, OutboxRelay,
-                                      Review, TranscodeDispatch, TranscodeRelay, TranscodeWorker)
+                                      Review, ReviewRelay, TranscodeDispatch, TranscodeRelay, TranscodeWorker)
 from framegate.stack_state import (DEFAULT_DATA, ENV_FILE, Stack, StackError, locked, read_env_file,
                                    resolve_data_dir, write_private)
 from services.common.settings import DEFAULT_PORT_BASE, MAX_LOCAL_WORKERS
@@ -53,14 +53,14 @@ BOOTSTRAP_PENDING = "first-admin.pending.json"
 INFRA = ("postgres", "ferretdb", "s3", "rabbitmq", "nginx")
 WORKERS = tuple(f"transcode-worker-{i}" for i in range(1, MAX_LOCAL_WORKERS + 1))
 SERVICES = ("ingest", "review", "outbox-relay", "ingest-status", "ingest-reconciler", "transcode-relay",
-            "transcode-dispatch") + WORKERS + ("approval", "approval-relay")
+            "transcode-dispatch") + WORKERS + ("approval", "approval-relay", "review-relay")
 ORDER = INFRA + SERVICES
 
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Postgres(), FerretDB(), S3(), RabbitMQ(), Nginx(), Ingest(), Review(), OutboxRelay(), IngestStatus(),
     IngestReconciler(), TranscodeRelay(), TranscodeDispatch(), *(TranscodeWorker(i) for i in range(1, MAX_LOCAL_WORKERS + 1)),
-    Approval(), ApprovalRelay())}
+    Approval(), ApprovalRelay(), ReviewRelay())}
 assert tuple(COMPONENTS) == ORDER
 
 

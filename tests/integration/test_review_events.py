@@ -12,6 +12,7 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from services.common import events
+from services.common.outbox import outbox_collection
 from tests import media
 from tests.integration.uploading import upload, wait_for_status
 from tests.integration.test_review_links import CSRF, make_link, reviewer_session
@@ -112,3 +113,63 @@ def test_the_stack_runs_review_relay_as_a_relay_of_announcements(settings):
     assert requests.get(base + "/healthz", timeout=10).json()["status"] == "ok"
     metrics = requests.get(base + "/metrics", timeout=10).text
     assert 'framegate_outbox_unheard_events{service="review"}' in metrics
+
+
+def test_playback_progress_is_announced_per_quarter_and_at_the_end_not_per_report(admin, cut, api_url, db,
+                                                                                  review_events):
+    frames = cut["v1"]["facts"]["frames"]
+    assert frames == 50
+    link = make_link(admin, cut, kind="client", stage="Watch")
+    session, opened = reviewer_session(api_url, link)
+    session_id = opened.json()["session_id"]
+    progress = f"{api_url}/api/v1/review/link-sessions/{link['link_id']}/progress"
+
+    def report(ranges, **extra):
+        answer = session.post(progress, json={"ranges": ranges} | extra, headers=CSRF, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["percent_watched"]
+
+    assert report([[0, 9]]) == 20.0  # under a quarter: nothing to announce
+    assert report([[0, 14]]) == 30.0  # a quarter reached
+    assert report([[0, 14]]) == 30.0  # the same report again
+    assert report([[0, 29]]) == 60.0  # half reached
+    refused = session.post(progress, json={"ranges": [[0, 29]], "ended": "yes"}, headers=CSRF, timeout=30)
+    assert refused.status_code == 400 and refused.json()["error"] == "bad_ended"
+    assert report([[0, 29]], ended=True) == 60.0  # the page goes
+    assert report([[0, 29]], ended=True) == 60.0  # and says so twice
+    recorded = list(db[outbox_collection("review")].find(
+        {"routing_key": "playback_progress", "body.session_id": session_id}).sort("created_at", 1))
+    assert [e["body"]["percent_watched"] for e in recorded] == [30.0, 60.0, 60.0]
+
+    deadline = time.monotonic() + 60
+    while len(review_events.matching("playback_progress", session_id=session_id)) < 3:
+        assert time.monotonic() < deadline, "playback_progress events did not all arrive"
+        review_events.drain()
+    last = events.from_wire(review_events.matching("playback_progress", session_id=session_id)[-1])
+    assert last.watched == [{"first": 0, "last": 29}] and last.percent_watched == 60.0
+    assert (last.link_id, last.viewer_email, last.version_id) == (link["link_id"], "cleo@client.example",
+                                                                  cut["v1"]["id"])
+
+
+def test_mentions_of_project_members_reach_the_note_events(admin, cut, api_url, db, review_events):
+    from tests.conftest import add_member, new_member
+
+    ann = new_member(api_url, db, "Ann Mention")
+    ann_email = ann.get("/api/v1/me").json()["email"]
+    add_member(admin, cut["project"]["id"], ann_email, "viewer")
+    ann_id = next(m["user_id"] for m in admin.get(f"/api/v1/projects/{cut['project']['id']}/members").json()["members"]
+                  if m["email"] == ann_email)
+    handle = ann_email.split("@")[0]
+    note = admin.post(f"/api/v1/review/versions/{cut['v1']['id']}/notes",
+                      json={"frame": 3, "text": f"@{handle} can you check? Not @nobody"}).json()
+    assert note["mentions"] == [ann_id] and note["mention_handles"] == [handle]
+    # A reviewer through a client link mentions her too, by e-mail.
+    link = make_link(admin, cut, kind="client", stage="Mentions")
+    session, _ = reviewer_session(api_url, link)
+    reply = session.post(f"{api_url}/api/v1/review/link-sessions/{link['link_id']}/notes/{note['note_id']}/replies",
+                         json={"text": f"Thanks @{ann_email}!"}, headers=CSRF, timeout=30)
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["mentions"] == [ann_id] and reply.json()["mention_handles"] == [ann_email.lower()]
+
+    assert review_events.wait_for("note_added", note_id=note["note_id"])["mentions"] == [ann_id]
+    assert review_events.wait_for("note_replied", note_id=reply.json()["note_id"])["mentions"] == [ann_id]

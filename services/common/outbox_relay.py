@@ -94,25 +94,31 @@ class Relay:
         """
         self._release_held()
         events = outbox.pending_events(self.db, self.service, skip_types=self.held)
-        for doc in events:
-            kind = doc["routing_key"]
-            if kind in self.held:
-                continue
-            try:
-                self.dispatch(self.service, kind, doc["body"])
-            except UndeliverableMessage:
-                UNROUTABLE.labels(self.service).inc()
-                outbox.defer(self.db, self.service, doc["_id"], UNROUTABLE_RETRY)
-                self.held[kind] = time.monotonic() + UNROUTABLE_RETRY.total_seconds()
-                log.warning("no queue is bound for this event; kept for another try",
-                            extra={"event_id": doc["_id"], "event_type": kind})
-                continue
-            outbox.mark_published(self.db, self.service, doc["_id"])
-            PUBLISHED.labels(self.service).inc()
-            log.info("published", extra={"event_id": doc["_id"], "event_type": kind})
-        # After the pass, so a type just tried again and still unheard is not counted as lag.
-        self._observe_lag()
+        try:
+            for doc in events:
+                self._publish(doc)
+        finally:
+            # After the pass (a type just tried again and still unheard is not
+            # lag), and also when the broker failed it (that is lag).
+            self._observe_lag()
         return len(events)
+
+    def _publish(self, doc: dict) -> None:
+        kind = doc["routing_key"]
+        if kind in self.held:
+            return
+        try:
+            self.dispatch(self.service, kind, doc["body"])
+        except UndeliverableMessage:
+            UNROUTABLE.labels(self.service).inc()
+            outbox.defer(self.db, self.service, doc["_id"], UNROUTABLE_RETRY)
+            self.held[kind] = time.monotonic() + UNROUTABLE_RETRY.total_seconds()
+            log.warning("no queue is bound for this event; kept for another try",
+                        extra={"event_id": doc["_id"], "event_type": kind})
+            return
+        outbox.mark_published(self.db, self.service, doc["_id"])
+        PUBLISHED.labels(self.service).inc()
+        log.info("published", extra={"event_id": doc["_id"], "event_type": kind})
 
     def _release_held(self) -> None:
         now = time.monotonic()

@@ -232,6 +232,17 @@ def test_events_nobody_listens_to_wait_by_type_and_count_as_lag_only_where_work_
         assert [receive(settings, later, lambda body: True, timeout=10)["n"] for _ in range(2)] == [0, 1]
         relay.publish_pending()
         assert relay_gauge("framegate_outbox_oldest_pending_seconds", service) == 0
+
+        # A broker that fails the publish is lag, for every kind of relay.
+        def broker_down(*args, **kwargs):
+            raise ConnectionError("broker down")
+
+        relay.dispatch = broker_down
+        outbox_docs.insert_one({"_id": "e3", "exchange": exchange.name, "routing_key": "heard", "body": {"n": 3},
+                                "created_at": an_hour_ago, "published": False})
+        with pytest.raises(ConnectionError):
+            relay.publish_pending()
+        assert relay_gauge("framegate_outbox_oldest_pending_seconds", service) >= 3600
     finally:
         db.client.drop_database(scratch.name)
         with Connection(settings.amqp_url) as conn:

@@ -38,7 +38,7 @@ from framegate.stack_component import Component, running_pid, start_one, stop_on
 from framegate.stack_infra import FerretDB, Nginx, Postgres, RabbitMQ, S3
 from framegate.stack_processes import http_request, say, warn
 from framegate.stack_services import (Approval, ApprovalRelay, Ingest, IngestReconciler, IngestStatus, Notify,
-                                      NotifyEvents, NotifyWorker, OutboxRelay, Review, TranscodeDispatch,
+                                      NotifyEvents, NotifyWorker, OutboxRelay, Review, ReviewRelay, TranscodeDispatch,
                                       TranscodeRelay, TranscodeWorker, notify_allow_changed)
 from framegate.stack_state import (DEFAULT_DATA, ENV_FILE, Stack, StackError, locked, read_env_file,
                                    resolve_data_dir, write_private)
@@ -54,15 +54,15 @@ BOOTSTRAP_PENDING = "first-admin.pending.json"
 INFRA = ("postgres", "ferretdb", "s3", "rabbitmq", "nginx")
 WORKERS = tuple(f"transcode-worker-{i}" for i in range(1, MAX_LOCAL_WORKERS + 1))
 SERVICES = ("ingest", "review", "outbox-relay", "ingest-status", "ingest-reconciler", "transcode-relay",
-            "transcode-dispatch") + WORKERS + ("approval", "approval-relay", "notify", "notify-events",
-                                               "notify-worker")
+            "transcode-dispatch") + WORKERS + ("approval", "approval-relay", "review-relay", "notify",
+                                               "notify-events", "notify-worker")
 ORDER = INFRA + SERVICES
 
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Postgres(), FerretDB(), S3(), RabbitMQ(), Nginx(), Ingest(), Review(), OutboxRelay(), IngestStatus(),
     IngestReconciler(), TranscodeRelay(), TranscodeDispatch(), *(TranscodeWorker(i) for i in range(1, MAX_LOCAL_WORKERS + 1)),
-    Approval(), ApprovalRelay(), Notify(), NotifyEvents(), NotifyWorker())}
+    Approval(), ApprovalRelay(), ReviewRelay(), Notify(), NotifyEvents(), NotifyWorker())}
 assert tuple(COMPONENTS) == ORDER
 
 

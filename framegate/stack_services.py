@@ -105,10 +105,11 @@ class OutboxRelay(Service):
     match = "outbox_relay"
     health_port = "ingest_relay"
     source = "ingest"  # the service whose outbox it publishes
+    announcements = False  # its events only inform: one nobody listens to yet is not lag
 
     def command(self, st: Stack) -> list[str]:
         return [str(VENV / "bin" / "python"), "-m", "services.common.outbox_relay", "--service", self.source,
-                "--port", str(st.port(self.health_port))]
+                "--port", str(st.port(self.health_port))] + (["--announcements"] if self.announcements else [])
 
 
 class IngestReconciler(Service):
@@ -134,6 +135,15 @@ class ApprovalRelay(OutboxRelay):
     name = "approval-relay"
     health_port = "approval_relay"
     source = "approval"
+
+
+class ReviewRelay(OutboxRelay):
+    """Review's links, notes and viewing events; notify and the dashboard listen, if deployed."""
+
+    name = "review-relay"
+    health_port = "review_relay"
+    source = "review"
+    announcements = True
 
 
 class NamekoService(Service):

@@ -361,6 +361,7 @@ class Nginx(Component):
                       review_upstream=f"127.0.0.1:{st.port('review')}",
                       review_origin_upstream=f"127.0.0.1:{st.port('review')}",
                       approval_upstream=f"127.0.0.1:{st.port('approval')}",
+                      notify_upstream=f"127.0.0.1:{st.port('notify')}",
                       dashboard_upstream=f"127.0.0.1:{st.port('dashboard')}", error_log=f"{d}/logs/error.log",
                       access_log=f"{d}/logs/access.log")
         write_if_changed(self.conf(st), render_template(NGINX_TEMPLATE, values))

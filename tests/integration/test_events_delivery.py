@@ -151,12 +151,16 @@ def bound_queues(settings, exchange: str, routing_key: str) -> list[str]:
     return [b["destination"] for b in bindings if b["routing_key"] == routing_key and b["destination_type"] == "queue"]
 
 
+VERSION_UPLOADED_CONSUMERS = ("transcode-dispatch", "dashboard-events")
+
+
 @pytest.mark.slow
 def test_an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(admin, project, media_dir, settings, db):
     """The broker drops what it cannot route: such an event is not marked
     published, and goes out once its consumer has declared its queue."""
     outbox = db[outbox_collection("ingest")]
-    stack.stop_component(data_dir(), "transcode-dispatch")
+    for consumer in VERSION_UPLOADED_CONSUMERS:  # a running one would declare its queue again
+        stack.stop_component(data_dir(), consumer)
     try:
         with Connection(settings.amqp_url) as conn:
             for queue in bound_queues(settings, INGEST_EVENTS.name, "version_uploaded"):
@@ -166,7 +170,8 @@ def test_an_event_no_queue_is_bound_for_waits_in_the_outbox_until_one_is(admin, 
             {"published": True}, {"retry_at": {"$exists": True}}]}), 30, "a publish attempt")
         assert tried["published"] is False
     finally:
-        stack.start_component(data_dir(), "transcode-dispatch")
+        for consumer in VERSION_UPLOADED_CONSUMERS:
+            stack.start_component(data_dir(), consumer)
     wait_until(lambda: outbox.find_one({"body.version_id": version["id"], "published": True}), 60, "the publish")
     assert wait_for_status(admin, version["id"], {"ready", "failed"})["status"] == "ready"
 

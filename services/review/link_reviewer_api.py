@@ -97,7 +97,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
             "version_url": f"/api/v1/review/link-sessions/{link['_id']}/version",
             "playback_url": f"/api/v1/review/link-sessions/{link['_id']}/playback",
             "progress_url": f"/api/v1/review/link-sessions/{link['_id']}/progress",
-        }
+        } | ({"stills_url": f"/api/v1/review/link-sessions/{link['_id']}/stills/"} if stills else {})
         # The team's notes panel, on this link session's notes API (it lists only this link's audience's notes).
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,

@@ -105,6 +105,9 @@ def player_config(settings, version: dict) -> dict:
         "image": stored("image"),
         "waveform": stored("waveform"),
         "filmstrip": base + vtt,
+        # Frame N from the master when paused (stills_api); the link page asks through its session.
+        "stills_url": f"/api/v1/review/versions/{version['id']}/stills/"
+        if (facts.get("kind") or "video") == "video" else None,
         "fps": facts.get("fps") or "25/1",
         "drop_frame": bool(facts.get("drop_frame")),
         "start_timecode": facts.get("start_timecode"),

@@ -71,7 +71,9 @@ def ready_on(page, frame: int) -> None:
 def test_the_paused_difference_is_black_except_where_the_versions_differ(page, reviewer, pair):
     a, b = pair
     page.set_viewport_size({"width": 1000, "height": 860})
-    sign_in(page, *reviewer, next_path=f"/compare/{a['id']}/{b['id']}")
+    sign_in(page, *reviewer, next_path=f"/projects/{a['project_id']}")
+    page.click("a.compare-link")  # on v2's row: compare with v1
+    page.wait_for_url(f"**/compare/{a['id']}/{b['id']}")
     ready_on(page, 0)
     page.keyboard.press("Shift+ArrowRight")
     ready_on(page, 10)

@@ -17,6 +17,11 @@ TEST_PORT_BASE ?= 28000
 # The test stack's signed playback URLs live seconds, not a minute, so the
 # browser tests see the player renew them and a removed member's playback stop.
 TEST_PLAYBACK_TTL ?= 6
+# Notify on the test stack: the recording Slack, webhook and SMTP servers of
+# the tests listen on loopback, which only an allow list opens; retries and
+# note digests come within seconds rather than minutes.
+TEST_NOTIFY_ENV ?= FRAMEGATE_NOTIFY_ALLOW=127.0.0.0/8 FRAMEGATE_NOTIFY_RETRY_DELAYS=1,1 \
+  FRAMEGATE_NOTIFY_NOTE_QUIET_SECONDS=5 FRAMEGATE_SMTP_PORT=$$(($(TEST_PORT_BASE)+128))
 T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=
@@ -52,6 +57,7 @@ status: ## show each component: running/stopped, port, pid
 define on_test_stack
 	@cd $(ROOT); set -euo pipefail; \
 	export XDG_CONFIG_HOME=$(TEST_DATA)/config FRAMEGATE_PLAYBACK_TTL=$(TEST_PLAYBACK_TTL); unset FRAMEGATE_CONFIG; \
+	export $(TEST_NOTIFY_ENV); \
 	if [ -f $(TEST_DATA)/stack.env ]; then $(STACK) down --data $(TEST_DATA) || true; fi; \
 	rm -rf -- "$(TEST_DATA)"; \
 	trap '$(STACK) down --data $(TEST_DATA) || echo "warning: test stack teardown failed" >&2' EXIT; \

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from framegate import cli_approval, cli_links, cli_notes, cli_stills, config
+from framegate import cli_approval, cli_links, cli_notes, cli_notify, cli_stills, config
 from framegate.config import FramegateError
 from framegate.client import ApiClient
 from framegate.progress import format_bytes, format_duration, format_fps, progress_for
@@ -511,6 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_approval.register(commands)
     cli_links.add_commands(commands)
     cli_notes.add_commands(commands)
+    cli_notify.add_commands(commands)
     cli_stills.add_commands(commands)
     return parser
 

@@ -37,8 +37,9 @@ from pathlib import Path
 from framegate.stack_component import Component, running_pid, start_one, stop_one
 from framegate.stack_infra import FerretDB, Nginx, Postgres, RabbitMQ, S3
 from framegate.stack_processes import http_request, say, warn
-from framegate.stack_services import (Approval, ApprovalRelay, Ingest, IngestReconciler, IngestStatus, OutboxRelay,
-                                      Review, TranscodeDispatch, TranscodeRelay, TranscodeWorker)
+from framegate.stack_services import (Approval, ApprovalRelay, Ingest, IngestReconciler, IngestStatus, Notify,
+                                      NotifyEvents, NotifyWorker, OutboxRelay, Review, ReviewRelay, TranscodeDispatch,
+                                      TranscodeRelay, TranscodeWorker, notify_allow_changed)
 from framegate.stack_state import (DEFAULT_DATA, ENV_FILE, Stack, StackError, locked, read_env_file,
                                    resolve_data_dir, write_private)
 from services.common.settings import DEFAULT_PORT_BASE, MAX_LOCAL_WORKERS
@@ -53,14 +54,15 @@ BOOTSTRAP_PENDING = "first-admin.pending.json"
 INFRA = ("postgres", "ferretdb", "s3", "rabbitmq", "nginx")
 WORKERS = tuple(f"transcode-worker-{i}" for i in range(1, MAX_LOCAL_WORKERS + 1))
 SERVICES = ("ingest", "review", "outbox-relay", "ingest-status", "ingest-reconciler", "transcode-relay",
-            "transcode-dispatch") + WORKERS + ("approval", "approval-relay")
+            "transcode-dispatch") + WORKERS + ("approval", "approval-relay", "review-relay", "notify",
+                                               "notify-events", "notify-worker")
 ORDER = INFRA + SERVICES
 
 
 COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Postgres(), FerretDB(), S3(), RabbitMQ(), Nginx(), Ingest(), Review(), OutboxRelay(), IngestStatus(),
     IngestReconciler(), TranscodeRelay(), TranscodeDispatch(), *(TranscodeWorker(i) for i in range(1, MAX_LOCAL_WORKERS + 1)),
-    Approval(), ApprovalRelay())}
+    Approval(), ApprovalRelay(), ReviewRelay(), Notify(), NotifyEvents(), NotifyWorker())}
 assert tuple(COMPONENTS) == ORDER
 
 
@@ -151,6 +153,9 @@ def up(data_dir=None, port_base: int | None = None) -> dict[str, str]:
             if not comp.wanted() and not running_pid(st, comp):
                 continue
             t = time.monotonic()
+            if notify_allow_changed(st, name) and running_pid(st, comp):
+                say(f"  {name:<18} FRAMEGATE_NOTIFY_ALLOW changed: restarting")
+                stop_one(st, comp)
             results[name] = start_one(st, comp)
             port = f":{st.port(comp.ports[0])}" if comp.ports else ""
             say(f"  {name:<18} {results[name]:<16} {port:<7} {time.monotonic() - t:5.1f}s")

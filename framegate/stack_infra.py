@@ -360,7 +360,8 @@ class Nginx(Component):
         values.update(http_listen=f"127.0.0.1:{st.port('http')}", ingest_upstream=f"127.0.0.1:{st.port('ingest')}",
                       review_upstream=f"127.0.0.1:{st.port('review')}",
                       review_origin_upstream=f"127.0.0.1:{st.port('review')}",
-                      approval_upstream=f"127.0.0.1:{st.port('approval')}", error_log=f"{d}/logs/error.log",
+                      approval_upstream=f"127.0.0.1:{st.port('approval')}",
+                      notify_upstream=f"127.0.0.1:{st.port('notify')}", error_log=f"{d}/logs/error.log",
                       access_log=f"{d}/logs/access.log")
         write_if_changed(self.conf(st), render_template(NGINX_TEMPLATE, values))
         os.chmod(self.conf(st), 0o600)  # it holds the CDN secrets

@@ -92,16 +92,24 @@ class Approval(GunicornApp):
     app = "services.approval.app:create_app()"
 
 
+class Notify(GunicornApp):
+    name = "notify"
+    module = "services.notify.app"
+    health_port = "notify"
+    app = "services.notify.app:create_app()"
+
+
 class OutboxRelay(Service):
     name = "outbox-relay"
     module = "services.common.outbox_relay"
     match = "outbox_relay"
     health_port = "ingest_relay"
     source = "ingest"  # the service whose outbox it publishes
+    announcements = False  # its events only inform: one nobody listens to yet is not lag
 
     def command(self, st: Stack) -> list[str]:
         return [str(VENV / "bin" / "python"), "-m", "services.common.outbox_relay", "--service", self.source,
-                "--port", str(st.port(self.health_port))]
+                "--port", str(st.port(self.health_port))] + (["--announcements"] if self.announcements else [])
 
 
 class IngestReconciler(Service):
@@ -127,6 +135,15 @@ class ApprovalRelay(OutboxRelay):
     name = "approval-relay"
     health_port = "approval_relay"
     source = "approval"
+
+
+class ReviewRelay(OutboxRelay):
+    """Review's links, notes and viewing events; notify and the dashboard listen, if deployed."""
+
+    name = "review-relay"
+    health_port = "review_relay"
+    source = "review"
+    announcements = True
 
 
 class NamekoService(Service):
@@ -181,3 +198,49 @@ class TranscodeWorker(Service):
 
     def env(self, st: Stack) -> dict[str, str]:
         return {**super().env(st), "FRAMEGATE_SERVICE": self.name, "FRAMEGATE_OPS_PORT": str(st.port(self.health_port))}
+
+
+class NotifyEvents(NamekoService):
+    name = "notify-events"
+    module = "services.notify.events_service"
+    target = "services.notify.events_service:NotifyEvents"
+    health_port = "notify_events"
+
+
+class NotifyWorker(Service):
+    """The Celery worker that delivers notifications (queue `notify`)."""
+
+    name = "notify-worker"
+    module = "services.notify.tasks"
+    match = "celery"
+    health_port = "notify_worker"
+    timeout = 60.0
+
+    def command(self, st: Stack) -> list[str]:
+        return [str(VENV / "bin" / "celery"), "-A", "services.notify.tasks", "worker", "-Q", "notify",
+                "--pool", "threads", "--concurrency", "4", "--prefetch-multiplier", "1",
+                "-n", f"notify-{st.base}@%h", "--loglevel", "INFO"]
+
+    def env(self, st: Stack) -> dict[str, str]:
+        return {**super().env(st), "FRAMEGATE_SERVICE": self.name, "FRAMEGATE_OPS_PORT": str(st.port(self.health_port))}
+
+
+# Notify's components read FRAMEGATE_NOTIFY_ALLOW (networks notifications may
+# reach although private) from the caller's environment: `up` restarts them
+# when it differs from what they were started with.
+NOTIFY_COMPONENTS = ("notify", "notify-events", "notify-worker")
+NOTIFY_ALLOW = "FRAMEGATE_NOTIFY_ALLOW"
+
+
+def notify_allow_changed(st: Stack, name: str) -> bool:
+    """Whether `name` runs with another FRAMEGATE_NOTIFY_ALLOW than the caller's (and remember the caller's)."""
+    if name not in NOTIFY_COMPONENTS:
+        return False
+    marker = st.data / "run" / f"{name}.notify-allow"
+    wanted = os.environ.get(NOTIFY_ALLOW, "")
+    try:
+        started_with = marker.read_text()
+    except OSError:
+        started_with = None
+    marker.write_text(wanted)
+    return started_with is not None and started_with != wanted

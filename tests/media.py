@@ -40,7 +40,8 @@ def _cached(dirpath: Path | str, name: str, build: Callable[[Path], None]) -> Pa
 
 def _ffmpeg(dirpath: Path | str, name: str, args: list[str]) -> Path:
     # The muxer is picked from the final name's extension, not the temp name.
-    fmt = {"mov": "mov", "mp4": "mp4", "mxf": "mxf", "wav": "wav", "png": "image2", "avi": "avi"}
+    fmt = {"mov": "mov", "mp4": "mp4", "mxf": "mxf", "wav": "wav", "png": "image2", "avi": "avi",
+           "m2t": "mpegts", "jpg": "image2", "tiff": "image2", "exr": "image2"}
     ext = name.rsplit(".", 1)[-1]
 
     def build(tmp: Path) -> None:
@@ -272,6 +273,124 @@ def make_garbage_mp4(dirpath: Path | str) -> Path:
     whole[start:start + len(noise)] = noise
     return _cached(dirpath, "garbage.mp4", lambda tmp: tmp.write_bytes(bytes(whole)))
 
+
+
+# --- real masters: interlaced, anamorphic, several audio tracks, stills ------------
+# Interlaced pictures are woven from a source at the field rate (`interlace`), so
+# neighbouring fields show different moments: combing that idet sees, and that a
+# missing deinterlace would leave in the renditions.
+
+def _weave(order: str) -> list[str]:
+    """The output filter that weaves pairs of frames into interlaced frames."""
+    return ["-vf", f"interlace=scan={order},setfield={order}"]
+
+
+def _tones(*frequencies: int | None, seconds: float = 1) -> list[str]:
+    """One mono input per entry: a sine at that frequency, or silence for None."""
+    args: list[str] = []
+    for frequency in frequencies:
+        source = (f"sine=frequency={frequency}:sample_rate=48000:duration={seconds}" if frequency
+                  else f"anullsrc=r=48000:cl=mono:d={seconds}")
+        args += ["-f", "lavfi", "-i", source]
+    return args
+
+
+def _map_audio(count: int) -> list[str]:
+    return [arg for i in range(1, count + 1) for arg in ("-map", f"{i}:a")]
+
+
+def make_1080i50(dirpath: Path | str) -> Path:
+    """1 s of 1080i50 (25 interlaced frames, top field first, tagged) H.264 in MOV."""
+    return _ffmpeg(dirpath, "1080i50.mov",
+                   [*_video_source("50", 1, "1920x1080"), *_weave("tff"),
+                    *_h264("-flags", "+ildct+ilme", "-x264opts", "tff=1"), "-field_order", "tt"])
+
+
+def make_xdcam_1080i5994_mxf(dirpath: Path | str) -> Path:
+    """1 s of 1080i59.94 MPEG-2 4:2:2 (top field first) in MXF with eight mono PCM
+    tracks, as an XDCAM HD422 delivery: track 1 a 200 Hz tone, track 2 400 Hz, 3-8 silent."""
+    return _ffmpeg(dirpath, "xdcam_1080i5994.mxf",
+                   [*_video_source("60000/1001", 1, "1920x1080"), *_tones(200, 400, *[None] * 6),
+                    *_weave("tff"), "-map", "0:v", *_map_audio(8), "-c:v", "mpeg2video", "-flags", "+ildct+ilme",
+                    "-top", "1", "-b:v", "20M", "-pix_fmt", "yuv422p", "-c:a", "pcm_s24le",
+                    "-t", "1"])
+
+
+def make_hdv(dirpath: Path | str) -> Path:
+    """1 s of HDV: 1440x1080 MPEG-2 with 4:3 pixels (16:9 on screen), 1080i50 top field
+    first, in MPEG-TS with MP2 sound."""
+    weave = "interlace=scan=tff,setfield=tff,scale=1440:1080,setsar=4/3"
+    return _ffmpeg(dirpath, "hdv.m2t",
+                   [*_video_source("50", 1, "1920x1080"), *TONE, "-vf", weave,
+                    "-c:v", "mpeg2video", "-flags", "+ildct+ilme", "-top", "1", "-b:v", "15M",
+                    "-c:a", "mp2", "-t", "1"])
+
+
+def make_dv_ntsc(dirpath: Path | str) -> Path:
+    """1 s of DV NTSC: 720x480 at 30000/1001, 10:11 pixels (4:3), bottom field first, in MOV."""
+    return _ffmpeg(dirpath, "dv_ntsc.mov",
+                   [*_video_source("60000/1001", 1, "720x480"), "-vf",
+                    "interlace=scan=bff,setfield=bff,setsar=10/11", "-c:v", "dvvideo",
+                    "-pix_fmt", "yuv411p"])
+
+
+def make_pal_anamorphic_untagged(dirpath: Path | str) -> Path:
+    """1 s of PAL 16:9 anamorphic (720x576, 64:45 pixels), interlaced top field first
+    but tagged neither way (MPEG-4 Part 2 in AVI): only looking at it tells."""
+    return _ffmpeg(dirpath, "pal_169_untagged.avi",
+                   [*_video_source("50", 1, "720x576"), "-vf", "interlace=scan=tff,setsar=64/45",
+                    "-c:v", "mpeg4", "-q:v", "3", "-pix_fmt", "yuv420p"])
+
+
+def make_mono_tracks_mov(dirpath: Path | str, names: tuple[str, ...] = ()) -> Path:
+    """1 s of 160x90 H.264 in MOV with one mono PCM track per tone below; `names`
+    (if given) become the tracks' names. Unnamed: two tracks, 200 Hz and 400 Hz.
+    Named Dialogue, Music, Left, Right: silence, silence, 700 Hz, 900 Hz."""
+    tones = (200, 400) if not names else (None, None, 700, 900)
+    tags = [arg for i, name in enumerate(names)
+            for arg in (f"-metadata:s:a:{i}", f"handler_name={name}")]
+    label = "_".join(n.lower() for n in names) or "2"
+    return _ffmpeg(dirpath, f"mono_tracks_{label}.mov",
+                   [*_video_source("25", 1), *_tones(*tones), "-map", "0:v",
+                    *_map_audio(len(tones)), *_h264(), "-c:a", "pcm_s16le", *tags])
+
+
+def make_surround_51(dirpath: Path | str) -> Path:
+    """1 s of 160x90 H.264 with 5.1 AAC: a 440 Hz tone in the centre only, the rest silent."""
+    joined = ("[1:a][2:a][3:a][4:a][5:a][6:a]join=inputs=6:channel_layout=5.1:"
+              "map=0.0-FL|1.0-FR|2.0-FC|3.0-LFE|4.0-BL|5.0-BR[s]")
+    return _ffmpeg(dirpath, "surround_51.mp4",
+                   [*_video_source("25", 1), *_tones(None, None, 440, None, None, None),
+                    "-filter_complex", joined, "-map", "0:v", "-map", "[s]", *_h264(),
+                    "-c:a", "aac", "-b:a", "192k"])
+
+
+def make_jpeg(dirpath: Path | str) -> Path:
+    """One 320x180 JPEG of SMPTE HD bars (BT.601 full range, as JPEG is)."""
+    return _ffmpeg(dirpath, "bars.jpg", ["-f", "lavfi", "-i", "smptehdbars=size=320x180",
+                                         "-frames:v", "1", "-update", "1", "-q:v", "2"])
+
+
+def make_tiff16(dirpath: Path | str) -> Path:
+    """One 320x180 16-bit RGB TIFF of SMPTE HD bars."""
+    return _ffmpeg(dirpath, "bars16.tiff", ["-f", "lavfi", "-i", "smptehdbars=size=320x180",
+                                            "-frames:v", "1", "-update", "1",
+                                            "-pix_fmt", "rgb48le", "-c:v", "tiff"])
+
+
+# Scene-linear grey levels of the EXR's four vertical bands, left to right: mid grey,
+# diffuse white, and two highlights a display-referred picture would clip alike.
+EXR_BANDS = (0.18, 1.0, 4.0, 12.0)
+
+
+def make_exr(dirpath: Path | str) -> Path:
+    """One 64x32 float OpenEXR still in four grey bands (EXR_BANDS)."""
+    a, b, c, d = EXR_BANDS
+    level = f"if(lt(X\\,16)\\,{a}\\,if(lt(X\\,32)\\,{b}\\,if(lt(X\\,48)\\,{c}\\,{d})))"
+    return _ffmpeg(dirpath, "bands.exr",
+                   ["-f", "lavfi", "-i", "color=c=black:s=64x32:d=1", "-vf",
+                    f"format=gbrpf32le,geq=r={level}:g={level}:b={level}",
+                    "-frames:v", "1", "-update", "1", "-c:v", "exr"])
 
 
 # --- masters whose every frame carries its own index --------------------------

@@ -39,17 +39,33 @@ def event_recorded(db: Database, service: str, event_id: str) -> bool:
     return db[outbox_collection(service)].count_documents({"_id": event_id}, limit=1) > 0
 
 
-def pending_events(db: Database, service: str, limit: int = 100) -> list[dict]:
-    """Unpublished events due now, oldest first (a deferred one waits for its retry_at)."""
+def _unpublished(skip_types) -> dict:
+    query: dict = {"published": False}
+    if skip_types:
+        query["routing_key"] = {"$nin": list(skip_types)}
+    return query
+
+
+def pending_events(db: Database, service: str, limit: int = 100, skip_types=()) -> list[dict]:
+    """Unpublished events due now, oldest first (a deferred one waits for its retry_at;
+    events of the types in `skip_types` are held back by the relay)."""
     due = {"$or": [{"retry_at": {"$exists": False}}, {"retry_at": {"$lte": datetime.now(timezone.utc)}}]}
     return list(
-        db[outbox_collection(service)].find({"published": False, **due}).sort("created_at", ASC).limit(limit)
+        db[outbox_collection(service)].find({**_unpublished(skip_types), **due}).sort("created_at", ASC).limit(limit)
     )
 
 
-def oldest_pending(db: Database, service: str) -> dict | None:
-    """The oldest unpublished event, deferred or not."""
-    return db[outbox_collection(service)].find_one({"published": False}, sort=[("created_at", ASC)])
+def oldest_pending(db: Database, service: str, skip_types=()) -> dict | None:
+    """The oldest unpublished event, deferred or not, leaving out the types in `skip_types`."""
+    return db[outbox_collection(service)].find_one(_unpublished(skip_types), sort=[("created_at", ASC)])
+
+
+def count_pending(db: Database, service: str, types) -> int:
+    """How many unpublished events of these types wait."""
+    types = list(types)
+    if not types:
+        return 0
+    return db[outbox_collection(service)].count_documents({"published": False, "routing_key": {"$in": types}})
 
 
 def defer(db: Database, service: str, event_id: str, delay: timedelta) -> None:

@@ -29,6 +29,7 @@ PORT_OFFSETS = {
     "notify_worker": 125,  # Celery deliveries
     "dashboard": 126,  # HTTP: the board, SSE
     "dashboard_events": 127,  # nameko projection
+    "smtp": 128,  # the mail relay notify sends to (the test stack's recording SMTP server listens here)
     "postgres": 432,
     "mongo": 17,
     "ferretdb_debug": 89,

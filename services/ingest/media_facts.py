@@ -21,14 +21,17 @@ INPUT_FORMAT_ALLOWLIST: tuple[str, ...] = (
     "matroska", "webm",
     "mxf", "avi", "mpegts",
     "wav", "aiff", "flac", "mp3", "ogg",
-    "png_pipe", "jpeg_pipe", "tiff_pipe", "image2",
+    "png_pipe", "jpeg_pipe", "tiff_pipe", "exr_pipe", "image2",
 )
 # Demuxers whose input is a list of other resources, not media.
 REFERENCE_FORMATS = frozenset({"hls", "applehttp", "concat", "dash", "imf", "sdp", "rtsp",
                                "rtp", "avisynth", "vapoursynth"})
 # ffprobe names text files by extension (.txt -> tty, .bin -> bin); they are not media.
 TEXT_FORMATS = frozenset({"tty", "bin", "adf", "idf", "xbin"})
-IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "tiff", "bmp", "webp", "jpeg2000"})
+IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "tiff", "bmp", "webp", "jpeg2000", "exr"})
+# ffprobe's field_order values for an interlaced stream (the letters say which
+# field is coded and which displayed first; containers disagree on that order).
+INTERLACED_FIELD_ORDERS = frozenset({"tt", "bb", "tb", "bt"})
 _UNSET = {"unknown", "unspecified", "reserved", ""}
 # A file is variable frame rate when its average rate strays from the stream
 # rate by more than this: about one frame of drift every 1000 frames.
@@ -69,6 +72,13 @@ class MediaFacts:
     # Where `frames` came from: "index" (the container's sample table, exact) or
     # "counted" (every packet read).
     frames_source: str | None = None
+    # "progressive", or an interlaced order (tt/bb/tb/bt) as the stream says; None
+    # when the stream does not say (transcode then looks at the pictures).
+    field_order: str | None = None
+    # Pixel shape "w:h" when pixels are not square (HDV 1440x1080 is "4:3"); None when square.
+    sample_aspect_ratio: str | None = None
+    # Every audio stream in order, when there is more than one: channels, layout, name.
+    audio_tracks: list[dict] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,7 +97,8 @@ def check_format(format_name: str) -> None:
     raise MediaRejected(
         "unsupported_format",
         f"The format '{format_name or 'unknown'}' is not accepted. Export to MOV/MP4, MXF, "
-        "Matroska/WebM, AVI, MPEG-TS, WAV, AIFF, FLAC, MP3, Ogg, PNG, JPEG or TIFF and upload again.")
+        "Matroska/WebM, AVI, MPEG-TS, WAV, AIFF, FLAC, MP3, Ogg, PNG, JPEG, TIFF or OpenEXR and "
+        "upload again.")
 
 
 def frames_from_index(probe_json: dict) -> bool:
@@ -115,6 +126,9 @@ def facts_from_ffprobe(probe_json: dict, frames_source: str | None = None) -> Me
         raise MediaRejected("not_media", "The file has no video, audio or image stream to review.")
     container = _container_name(fmt, video)
     audio_facts = _audio_facts(audio)
+    tracks = _audio_tracks(probe_json)
+    if len(tracks) > 1:
+        audio_facts["audio_tracks"] = tracks
     if video is None:
         return MediaFacts(kind="audio", container=container, duration=_duration(fmt, audio),
                           frames_source=frames_source, **audio_facts)
@@ -129,7 +143,8 @@ def facts_from_ffprobe(probe_json: dict, frames_source: str | None = None) -> Me
         color_transfer=_tag(video.get("color_transfer")),
         color_space=_tag(video.get("color_space")),
         color_range=_tag(video.get("color_range")),
-        rotation=_rotation(video), **audio_facts)
+        rotation=_rotation(video), sample_aspect_ratio=_sample_aspect_ratio(video),
+        **audio_facts)
     if is_image:
         # A still's "frame rate" is the demuxer's default (25/1), not a fact.
         return MediaFacts(kind="image", frames=1, frames_source=frames_source, **common)
@@ -147,7 +162,7 @@ def facts_from_ffprobe(probe_json: dict, frames_source: str | None = None) -> Me
         fps=f"{rate.numerator}/{rate.denominator}" if rate else None,
         fps_float=round(float(rate), 6) if rate else None,
         variable_frame_rate=vfr, drop_frame=drop_frame, start_timecode=timecode,
-        frames_source=frames_source, **common)
+        frames_source=frames_source, field_order=_field_order(video), **common)
 
 
 def truncation_problem(probe_json: dict) -> str | None:
@@ -221,6 +236,35 @@ def _audio_facts(audio: dict | None) -> dict[str, Any]:
         return {}
     return dict(audio_codec=audio.get("codec_name"), audio_channels=_int(audio.get("channels")),
                 audio_sample_rate=_int(audio.get("sample_rate")))
+
+
+def _audio_tracks(probe_json: dict) -> list[dict]:
+    """Every audio stream in stream order (the order of ffmpeg's `0:a:N`)."""
+    tracks = []
+    for stream in probe_json.get("streams") or []:
+        if stream.get("codec_type") != "audio":
+            continue
+        tags = {k.lower(): v for k, v in (stream.get("tags") or {}).items()}
+        name = (tags.get("title") or tags.get("handler_name") or "").strip()
+        if name in ("SoundHandler", "Core Media Audio"):  # muxers' defaults, not names
+            name = ""
+        layout = stream.get("channel_layout")
+        tracks.append({"channels": _int(stream.get("channels")) or 0,
+                       "layout": None if layout in (None, "unknown") else layout,
+                       "name": name or None})
+    return tracks
+
+
+def _field_order(video: dict) -> str | None:
+    value = video.get("field_order")
+    return value if value == "progressive" or value in INTERLACED_FIELD_ORDERS else None
+
+
+def _sample_aspect_ratio(video: dict) -> str | None:
+    ratio = _rational(str(video.get("sample_aspect_ratio") or "").replace(":", "/"))
+    if ratio is None or ratio == 1:
+        return None
+    return f"{ratio.numerator}:{ratio.denominator}"
 
 
 def _rational(text: Any) -> Fraction | None:

@@ -1,1 +1,2 @@
-"""The notify service; not built yet (see DESIGN.md)."""
+"""The notify service: subscriptions, and messages (Slack, e-mail, signed
+webhooks) made from the events the other services publish."""

@@ -9,7 +9,7 @@ import re
 from .ingest_client import IngestNotFound
 from .watching import percent_watched
 
-COLUMNS = ("opened_at", "name", "email", "device", "ip", "version_id", "watched", "percent_watched")
+COLUMNS = ("opened_at", "name", "email", "device", "ip", "version_id", "watched", "percent_watched", "downloads")
 _BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("HeadlessChrome/", "Chrome (headless)"),
              ("Chromium/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"), ("curl/", "curl"),
              ("python-requests/", "script"))
@@ -35,6 +35,7 @@ def rows(sessions: list[dict], frames_of: dict[str, int]) -> list[dict]:
         "name": s["name"], "email": s["email"], "device": device_of(s.get("user_agent", "")),
         "user_agent": s.get("user_agent", ""), "ip": s.get("ip", ""), "version_id": s["version_id"],
         "watched": s["watched"], "percent_watched": percent_watched(s["watched"], frames_of.get(s["version_id"], 0)),
+        "downloads": s.get("downloads", 0),
     } for s in sessions]
 
 
@@ -73,11 +74,11 @@ def to_pdf(link: dict, log: list[dict]) -> bytes:
     out = io.BytesIO()
     styles = getSampleStyleSheet()
     doc = SimpleDocTemplate(out, pagesize=landscape(A4), title=f"Access log: {link['stage']}")
-    header = ["Opened (UTC)", "Name", "E-mail", "Device", "IP", "Watched frames", "%"]
+    header = ["Opened (UTC)", "Name", "E-mail", "Device", "IP", "Watched frames", "%", "Downloads"]
     data = [header] + [[Paragraph(_escape(v), styles["BodyText"]) for v in (
         r["opened_at"][:19].replace("T", " "), r["name"], r["email"], r["device"], r["ip"],
-        ranges_text(r["watched"]) or "–", f"{r['percent_watched']:.1f}")] for r in log]
-    table = Table(data, repeatRows=1, colWidths=[95, 100, 150, 120, 80, 170, 40])
+        ranges_text(r["watched"]) or "–", f"{r['percent_watched']:.1f}", str(r["downloads"]))] for r in log]
+    table = Table(data, repeatRows=1, colWidths=[95, 95, 140, 115, 75, 140, 40, 55])
     table.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
                                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))

@@ -10,7 +10,11 @@ its password if set, a name and an e-mail → a viewing session):
     GET  /api/v1/review/link-sessions/<link_id>/notes         the notes this link's audience may see
     POST /api/v1/review/link-sessions/<link_id>/notes         a note (if the link allows comments)
     POST /api/v1/review/link-sessions/<link_id>/notes/<note_id>/replies
-    POST /api/v1/review/link-sessions/<link_id>/progress      {ranges: [[first, last], …]} played
+    POST /api/v1/review/link-sessions/<link_id>/notes/<note_id>/status     (if the link allows comments)
+    POST /api/v1/review/link-sessions/<link_id>/notes/<note_id>/revisions  (their own notes, ditto)
+    GET  /api/v1/review/link-sessions/<link_id>/notes/<note_id>/history
+    POST /api/v1/review/link-sessions/<link_id>/download      a short-lived URL of the proxy MP4 (if allowed; logged)
+    POST /api/v1/review/link-sessions/<link_id>/progress      {ranges: [[first, last], …], ended?} played
 
 The session secret lives in an HttpOnly cookie named after the link, so a
 session opens only its own link, and reviews of two links sit side by side.
@@ -25,13 +29,13 @@ from services.common.web import CSRF_HEADER, ApiError, json_body, public
 
 from . import links, links_store, notes_store
 from .ingest_client import IngestClient, IngestNotFound
-from .link_rules import LinkRefused, audience, ensure_live, ensure_may_comment
+from .link_rules import LinkRefused, audience, ensure_live, ensure_may_comment, ensure_may_download, is_reviewers_own
 from .links_api import refused_response
-from .notes_api import new_note, new_reply, members_of
+from .notes_api import change_status, edit_note, members_of, new_note, new_reply, revisions_view
 from .notes_rules import NoteRefused, visible_notes, visible_to
 from .pages import harden, link_notes_config, player_config
 from .stills_api import frame_number, still_answer
-from .watching import BadRanges, check_ranges, merge_ranges, percent_watched
+from .watching import BadRanges, check_ranges, merge_ranges
 
 
 def cookie_name(link_id: str) -> str:
@@ -75,6 +79,14 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
     def reviewer(session: dict) -> dict:
         return {"name": session["name"], "email": session["email"], "user_id": None}
 
+    def visible_note(link: dict, session: dict, note_id: str) -> dict:
+        """A note of this session's version that the link's audience may see; 404 for any other."""
+        note = notes_store.get_note(db, note_id)
+        if (note is None or note["version_id"] != session["version_id"] or not visible_to(
+                notes_store.current_revision(db, note_id).visibility, audience(link))):
+            raise ApiError(404, "unknown_note", f"There is no note {note_id!r}.")
+        return note
+
     def notes_for(link: dict, version_id: str) -> list[dict]:
         return visible_notes(notes_store.notes_of_version(db, version_id), audience(link))
 
@@ -101,7 +113,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
         # The team's notes panel, on this link session's notes API (it lists only this link's audience's notes).
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,
-                               notes=link_notes_config(version, link))
+                               notes=link_notes_config(version, link, session))
 
     @bp.post("/l/<token>")
     @public
@@ -185,15 +197,46 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
         link, session = reviewer_session(link_id)
         ensure_may_comment(link)
         body = json_body()
-        parent = notes_store.get_note(db, note_id)
-        if (parent is None or parent["version_id"] != session["version_id"] or not visible_to(
-                notes_store.current_revision(db, note_id).visibility, audience(link))):
-            raise ApiError(404, "unknown_note", f"There is no note {note_id!r}.")
+        parent = visible_note(link, session, note_id)
         forced = "client" if link["kind"] == "client" else None
         view, created = new_reply(db, parent, body, reviewer(session), session["_id"],
                                   members=lambda: members_of(ingest, None, link["project_id"]),
                                   link_id=link_id, visibility=forced)
         return jsonify(view), 201 if created else 200
+
+    @bp.post("/api/v1/review/link-sessions/<link_id>/notes/<note_id>/status")
+    @public
+    def set_status(link_id, note_id):
+        link, session = reviewer_session(link_id)
+        ensure_may_comment(link)
+        body = json_body()
+        view, changed = change_status(db, visible_note(link, session, note_id), body, by=session["name"])
+        return jsonify(view), 201 if changed else 200
+
+    @bp.post("/api/v1/review/link-sessions/<link_id>/notes/<note_id>/revisions")
+    @public
+    def edit(link_id, note_id):
+        link, session = reviewer_session(link_id)
+        ensure_may_comment(link)
+        body = json_body()
+        note = visible_note(link, session, note_id)
+        if not is_reviewers_own(note, link, session):
+            raise ApiError(403, "not_your_note", "Only its author can edit a note; reply to it instead.")
+        return jsonify(edit_note(db, note, body, by=session["name"])), 201
+
+    @bp.get("/api/v1/review/link-sessions/<link_id>/notes/<note_id>/history")
+    @public
+    def history(link_id, note_id):
+        link, session = reviewer_session(link_id)
+        visible_note(link, session, note_id)
+        return jsonify({"revisions": revisions_view(db, note_id)})
+
+    @bp.post("/api/v1/review/link-sessions/<link_id>/download")
+    @public
+    def download(link_id):
+        link, session = reviewer_session(link_id)
+        ensure_may_download(link)
+        return jsonify(links.download_grant(db, settings, session, version_for(session), client_ip()))
 
     @bp.post("/api/v1/review/link-sessions/<link_id>/progress")
     @public
@@ -205,12 +248,10 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
             ranges = merge_ranges(check_ranges(body.get("ranges"), frames))
         except BadRanges as err:
             raise LinkRefused(400, "bad_ranges", str(err)) from None
-        if ranges:
-            links_store.add_watched(db, session, ranges)
-        watched = links_store.watched_of(db, session["_id"])
-        percent = percent_watched(watched, frames)
-        # No playback_progress event yet: its `watched` is a list of pairs, and the
-        # outbox (FerretDB 1.24) cannot store nested arrays. The log is complete without it.
+        ended = body.get("ended", False)
+        if not isinstance(ended, bool):
+            raise LinkRefused(400, "bad_ended", "'ended' is true when the viewing ends (the page goes), else false.")
+        watched, percent = links.report_played(db, session, ranges, frames, ended)
         return jsonify({"watched": watched, "percent_watched": percent})
 
     return bp

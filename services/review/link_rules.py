@@ -160,3 +160,14 @@ def check_flag(name: str, value: object, default: bool) -> bool:
     if not isinstance(value, bool):
         raise LinkRefused(400, f"bad_{name}", f"'{name}' is true or false.")
     return value
+
+
+def is_reviewers_own(note: dict, link: dict, session: dict) -> bool:
+    """Whether a link reviewer wrote this note: through this link, under the e-mail this session gave.
+
+    A reviewer has no account; the e-mail they give on the link is who they
+    are there, so a note stays theirs in a later session of the same link.
+    """
+    author = note.get("author") or {}
+    return (note.get("link_id") == link["_id"] and author.get("user_id") is None
+            and (author.get("email") or "").lower() == (session.get("email") or "").lower())

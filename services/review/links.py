@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 
-from services.common import passwords
-from services.common.events import LinkCreated, LinkOpened, LinkRevoked, event_id_for
+from services.common import cdn, passwords
+from services.common.events import LinkCreated, LinkOpened, LinkRevoked, PlaybackProgress, event_id_for
 
 from . import links_store
 from .ingest_client import IngestClient, IngestNotFound
+from .watching import as_objects, merge_ranges, percent_watched, progress_milestone
 from .link_rules import (LinkRefused, check_brief, check_domains, check_expiry, check_flag, check_kind,
                          check_new_password, check_stage, ensure_live, link_state, new_token, password_backoff_seconds, reviewer_email, reviewer_name,
                          token_digest)
@@ -189,3 +190,37 @@ def open_session(db, ingest: IngestClient, link: dict, body: dict, ip: str, user
                        version_id=version["id"], kind=link["kind"], reviewer_name=name, reviewer_email=email)
     links_store.insert_session(db, session, secret, event)
     return session, secret
+
+
+def report_played(db, session: dict, ranges: list[list[int]], frames: int, ended: bool) -> tuple[list, float]:
+    """Log what a session played (checked, merged ranges); (watched so far, percent).
+
+    A playback_progress event goes out when the session reaches another
+    quarter of the version or the viewing ends, not on every report.
+    """
+    before = links_store.watched_of(db, session["_id"])
+    if ranges:
+        links_store.add_watched(db, session, ranges)
+    watched = merge_ranges(before + ranges)
+    percent = percent_watched(watched, frames)
+    milestone = progress_milestone(percent_watched(before, frames), percent, ended, watched)
+    if milestone:
+        links_store.record_progress(db, PlaybackProgress(
+            event_id=event_id_for("playback_progress", session["_id"], milestone),
+            project_id=session["project_id"], session_id=session["_id"], asset_id=session["asset_id"],
+            version_id=session["version_id"], watched=as_objects(watched), percent_watched=percent,
+            link_id=session["link_id"], viewer_email=session["email"]))
+    return watched, percent
+
+
+def download_grant(db, settings, session: dict, version: dict, ip: str) -> dict:
+    """A short-lived signed URL of the version's proxy MP4 (the link allows downloads: the caller checked), logged."""
+    key = (version.get("renditions") or {}).get("proxy")
+    if not key:
+        raise LinkRefused(409, "no_download_yet", "This version has no download copy yet; try again once it is ready.")
+    prefix = f"{version['project_id']}/{version['id']}/"
+    ttl = settings.playback_ttl_seconds
+    url = cdn.sign_playback_link(settings, version["project_id"], version["id"], key.removeprefix(prefix), ttl=ttl)
+    links_store.record_download(db, session, version["id"], ip)
+    return {"url": url, "filename": f"{version.get('asset_name') or 'version'} v{version.get('number')}.mp4",
+            "expires_in": ttl}

@@ -1,5 +1,5 @@
 """Review links in MongoDB: review's adapter for `review_links`,
-`link_revocations`, `link_sessions`, `link_access` and
+`link_revocations`, `link_sessions`, `link_access`, `link_downloads` and
 `link_password_failures`.
 
 A link is written once. Revoking it inserts a revocation (its `_id` is the
@@ -32,6 +32,7 @@ INDEXES = [
     Index("link_access", (("session_id", ASC), ("at", ASC))),
     Index("link_access", (("link_id", ASC), ("at", ASC))),
     Index("link_password_failures", (("link_id", ASC), ("ip", ASC), ("at", DESC))),
+    Index("link_downloads", (("link_id", ASC), ("at", ASC))),
     *outbox_indexes("review"),
 ]
 PASSWORD_WINDOW = timedelta(minutes=30)  # wrong guesses older than this are forgotten
@@ -131,6 +132,11 @@ def add_watched(db: Database, session: dict, ranges: list[list[int]]) -> None:
                                "ranges": [{"first": a, "last": b} for a, b in ranges], "at": now()})
 
 
+def record_progress(db: Database, event: Event) -> None:
+    """A playback_progress event (its id says which milestone, so a repeat records nothing)."""
+    record_event(db, event)
+
+
 def _pairs(doc: dict) -> list[list[int]]:
     return [[r["first"], r["last"]] for r in doc["ranges"]]
 
@@ -139,10 +145,20 @@ def watched_of(db: Database, session_id: str) -> list[list[int]]:
     return merge_ranges([r for doc in db.link_access.find({"session_id": session_id}) for r in _pairs(doc)])
 
 
+def record_download(db: Database, session: dict, version_id: str, ip: str) -> None:
+    """One download URL handed to a session (one insert each: the log counts them)."""
+    db.link_downloads.insert_one({"session_id": session["_id"], "link_id": session["link_id"],
+                                  "version_id": version_id, "ip": ip, "at": now()})
+
+
 def sessions_of(db: Database, link_id: str) -> list[dict]:
-    """Every viewing session of a link, oldest first, each with its merged watched ranges."""
+    """Every viewing session of a link, oldest first, each with its merged watched ranges and downloads."""
     sessions = list(db.link_sessions.find({"link_id": link_id}).sort("created_at", ASC))
     reports: dict[str, list] = {s["_id"]: [] for s in sessions}
     for doc in db.link_access.find({"link_id": link_id}):
         reports.setdefault(doc["session_id"], []).extend(_pairs(doc))
-    return [{**s, "watched": merge_ranges(reports[s["_id"]])} for s in sessions]
+    downloads: dict[str, int] = {}
+    for doc in db.link_downloads.find({"link_id": link_id}):
+        downloads[doc["session_id"]] = downloads.get(doc["session_id"], 0) + 1
+    return [{**s, "watched": merge_ranges(reports[s["_id"]]), "downloads": downloads.get(s["_id"], 0)}
+            for s in sessions]

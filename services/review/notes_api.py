@@ -21,7 +21,8 @@ from services.common.web import ApiError, json_body
 
 from . import markers, notes_store
 from .ingest_client import IngestClient, IngestNotFound
-from .notes_rules import NoteRefused, check_drawing, check_frames, check_status, check_text, check_visibility, mentioned
+from .notes_rules import (NoteRefused, check_drawing, check_frames, check_status, check_text, check_visibility,
+                          mention_handles, mentioned)
 
 EXPORT_NAMES = {"csv": "csv", "edl": "edl", "avid": "txt", "fcp7": "xml", "otio": "otio", "pdf": "pdf"}
 
@@ -80,33 +81,19 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
         note, _ = note_of(note_id)
         if note["author"].get("user_id") != g.user.id and not g.user.is_admin:
             raise ApiError(403, "not_your_note", "Only its author can edit a note; reply to it instead.")
-        change = {}
-        if "text" in body:
-            change["text"] = check_text(body["text"])
-        if "drawing" in body:
-            change["drawing"] = check_drawing(body["drawing"])
-        if not change:
-            raise ApiError(400, "nothing_to_change", "Send 'text' and/or 'drawing'.")
-        notes_store.add_revision(db, note_id, change, by=author()["name"])
-        return jsonify(notes_store.note_view(db, note_id)), 201
+        return jsonify(edit_note(db, note, body, by=author()["name"])), 201
 
     @bp.post("/api/v1/review/notes/<note_id>/status")
     def set_status(note_id):
         body = json_body()
         note, _ = note_of(note_id)
-        status = check_status(body.get("status"))
-        if notes_store.current_revision(db, note_id).status == status:
-            return jsonify(notes_store.note_view(db, note_id)), 200
-        name = author()["name"]
-        notes_store.add_revision(db, note_id, {"status": status}, by=name,
-                                 event_for=notes_store.status_event(note, name))
-        return jsonify(notes_store.note_view(db, note_id)), 201
+        view, changed = change_status(db, note, body, by=author()["name"])
+        return jsonify(view), 201 if changed else 200
 
     @bp.get("/api/v1/review/notes/<note_id>/history")
     def history(note_id):
         note_of(note_id)
-        return jsonify({"revisions": [r.__dict__ | {"drawing": list(r.drawing)}
-                                      for r in notes_store.history(db, note_id)]})
+        return jsonify({"revisions": revisions_view(db, note_id)})
 
     @bp.get("/api/v1/review/versions/<version_id>/notes/export")
     def export(version_id):
@@ -158,13 +145,14 @@ def new_note(db, version: dict, body: dict, who: dict, author_key: str, members,
     key = idempotency_key(body)
     clock = markers.Clock.from_facts(facts)
     note_id = notes_store.note_id_for(author_key, key)
-    mentions = mentioned(text, members())
+    team = members()
+    mentions, handles = mentioned(text, team), mention_handles(text, team)
     version_id = version["id"]
     note = {"_id": note_id, "project_id": version["project_id"], "asset_id": version["asset_id"],
             "version_id": version_id, "parent_id": None, "frame": frame, "to_frame": to_frame,
             "timecode": clock.timecode(frame), "to_timecode": clock.timecode(to_frame) if to_frame is not None else None,
             "text": text, "status": "open", "visibility": visibility, "drawing": drawing, "author": who,
-            "mentions": mentions, "link_id": link_id}
+            "mentions": mentions, "mention_handles": handles, "link_id": link_id}
     event = NoteAdded(event_id=event_id_for("note_added", note_id), project_id=version["project_id"],
                       note_id=note_id, asset_id=version["asset_id"], version_id=version_id, frame=frame,
                       to_frame=to_frame, timecode=note["timecode"], text=text, visibility=visibility,
@@ -185,11 +173,13 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
     if parent_visibility == "internal" and visibility == "client":
         raise ApiError(400, "internal_thread", "This note is internal; its replies are internal too.")
     reply_id = notes_store.note_id_for(author_key, idempotency_key(body))
-    mentions = mentioned(text, members())
+    team = members()
+    mentions, handles = mentioned(text, team), mention_handles(text, team)
     doc = {"_id": reply_id, "project_id": parent["project_id"], "asset_id": parent["asset_id"],
            "version_id": parent["version_id"], "parent_id": parent["_id"], "frame": parent["frame"],
            "to_frame": parent.get("to_frame"), "timecode": parent["timecode"], "text": text, "status": "open",
-           "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "link_id": link_id}
+           "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "mention_handles": handles,
+           "link_id": link_id}
     event = NoteReplied(event_id=event_id_for("note_replied", reply_id), project_id=parent["project_id"],
                         note_id=reply_id, parent_note_id=parent["_id"], asset_id=parent["asset_id"],
                         version_id=parent["version_id"], text=text, visibility=visibility,
@@ -197,6 +187,34 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
                         link_id=link_id, mentions=mentions)
     stored, created = notes_store.add_note(db, doc, event)
     return notes_store.note_view(db, stored["_id"]), created
+
+
+def edit_note(db, note: dict, body: dict, by: str) -> dict:
+    """A new revision of a note's text and/or drawing (the caller checked it is theirs); the note's view."""
+    change = {}
+    if "text" in body:
+        change["text"] = check_text(body["text"])
+    if "drawing" in body:
+        change["drawing"] = check_drawing(body["drawing"])
+    if not change:
+        raise ApiError(400, "nothing_to_change", "Send 'text' and/or 'drawing'.")
+    notes_store.add_revision(db, note["_id"], change, by=by)
+    return notes_store.note_view(db, note["_id"])
+
+
+def change_status(db, note: dict, body: dict, by: str) -> tuple[dict, bool]:
+    """Set a note's status as a new revision with its event; (view, changed). The same status is no change."""
+    status = check_status(body.get("status"))
+    if notes_store.current_revision(db, note["_id"]).status == status:
+        return notes_store.note_view(db, note["_id"]), False
+    notes_store.add_revision(db, note["_id"], {"status": status}, by=by,
+                             event_for=notes_store.status_event(note, by))
+    return notes_store.note_view(db, note["_id"]), True
+
+
+def revisions_view(db, note_id: str) -> list[dict]:
+    """A note's revisions, oldest first, as the history view shows them."""
+    return [r.__dict__ | {"drawing": list(r.drawing)} for r in notes_store.history(db, note_id)]
 
 
 def export_file(version: dict, notes: list[dict], fmt: str, stills=None) -> tuple[bytes | str, str]:

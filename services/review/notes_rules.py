@@ -52,16 +52,33 @@ def mentioned(text: str, members: dict[str, str]) -> list[str]:
     `members` maps each project member's e-mail to their user id; a mention of
     anyone else is plain text.
     """
+    found: list[str] = []
+    for _, user_id in _mentions(text, members):
+        if user_id not in found:
+            found.append(user_id)
+    return found
+
+
+def mention_handles(text: str, members: dict[str, str]) -> list[str]:
+    """The handles (lower case, without '@') in the text that name a member: what pages highlight."""
+    found: list[str] = []
+    for handle, _ in _mentions(text, members):
+        if handle not in found:
+            found.append(handle)
+    return found
+
+
+def _mentions(text: str, members: dict[str, str]) -> list[tuple[str, str]]:
     by_handle: dict[str, str] = {}
     for email, user_id in members.items():
         by_handle[email.lower()] = user_id
         by_handle.setdefault(email.split("@", 1)[0].lower(), user_id)
-    found: list[str] = []
+    pairs = []
     for handle in _MENTION.findall(text):
-        user_id = by_handle.get(handle.lower().rstrip("."))
-        if user_id and user_id not in found:
-            found.append(user_id)
-    return found
+        handle = handle.lower().rstrip(".")
+        if handle in by_handle:
+            pairs.append((handle, by_handle[handle]))
+    return pairs
 
 
 # ---------------------------------------------------------------- frames

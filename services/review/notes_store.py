@@ -168,6 +168,7 @@ def _view(note: dict, now_reads: Revision, revisions: int) -> dict:
         "text": now_reads.text, "status": now_reads.status, "visibility": now_reads.visibility,
         "drawing": list(now_reads.drawing), "author_name": note["author"]["name"],
         "author_email": note["author"]["email"], "link_id": note.get("link_id"),
-        "mentions": note.get("mentions", []), "created_at": note["created_at"].isoformat(),
+        "mentions": note.get("mentions", []), "mention_handles": note.get("mention_handles", []),
+        "created_at": note["created_at"].isoformat(),
         "edited": revisions > 1, "revisions": revisions, "replies": [],
     }

@@ -63,6 +63,15 @@ def review_openapi_document() -> dict:
                                   "post": _reviewer(_op("A note through the link", "201", OBJ, OBJ, errors=gone))},
             sessions + "/notes/{note_id}/replies": {"parameters": _path("link_id", "note_id"), "post": _reviewer(
                 _op("A reply through the link", "201", OBJ, OBJ, errors=gone))},
+            sessions + "/notes/{note_id}/status": {"parameters": _path("link_id", "note_id"), "post": _reviewer(
+                _op("Set a note's status through the link (if it allows comments)", "201", OBJ, OBJ, errors=gone))},
+            sessions + "/notes/{note_id}/revisions": {"parameters": _path("link_id", "note_id"), "post": _reviewer(
+                _op("Edit a note this reviewer wrote through the link", "201", OBJ, OBJ, errors=gone))},
+            sessions + "/notes/{note_id}/history": {"parameters": _path("link_id", "note_id"), "get": _reviewer(
+                _op("A note's revisions, oldest first", "200", OBJ, errors=(401, 404, 410)))},
+            sessions + "/download": {"parameters": _path("link_id"), "post": _reviewer(_op(
+                "A short-lived signed URL of the proxy MP4 (if the link allows downloads; logged)", "200", OBJ,
+                errors=(401, 403, 404, 409, 410)))},
             "/api/v1/review/versions/{version_id}/stills/{frame}": {"parameters": _path("version_id", "frame"), "get": _op(
                 "Frame N of the master as a lossless PNG: a signed CDN URL (cut now if new)", "200", OBJ,
                 errors=(400, 401, 404, 502, 504))},
@@ -70,7 +79,7 @@ def review_openapi_document() -> dict:
                 "Frame N of the link's version as a lossless PNG: a signed CDN URL", "200", OBJ,
                 errors=(400, 401, 404, 410, 502, 504)))},
             sessions + "/progress": {"parameters": _path("link_id"), "post": _reviewer(_op(
-                "Frame ranges played", "200", OBJ, OBJ, errors=(400, 401, 403, 410)))},
+                "Frame ranges played (ended: true when the viewing ends)", "200", OBJ, OBJ, errors=(400, 401, 403, 410)))},
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},

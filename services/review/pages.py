@@ -139,11 +139,11 @@ def notes_config(version: dict, user, csrf_token: str) -> dict | None:
     }
 
 
-def link_notes_config(version: dict, link: dict) -> dict | None:
+def link_notes_config(version: dict, link: dict, session: dict) -> dict | None:
     """The same panel on a review link's page: the link session's notes API (its
-    cookie and the CSRF header), notes and replies only if the link allows
-    comments; no visibility choice (the server decides by the link's kind), no
-    status or edit buttons (a link session has no API for them), no exports."""
+    cookie and the CSRF header); notes, replies, status changes and edits of the
+    reviewer's own notes (by this link and e-mail) only if the link allows
+    comments; no visibility choice (the server decides by the link's kind), no exports."""
     if not has_notes_panel(version):
         return None
     notes_url = f"/api/v1/review/link-sessions/{link['_id']}/notes"
@@ -153,8 +153,8 @@ def link_notes_config(version: dict, link: dict) -> dict | None:
         "note_url": f"{notes_url}/",
         "export_url": None,
         "headers": {CSRF_HEADER: "1"},
-        "can_comment": comments, "can_reply": comments, "can_change_status": False, "can_set_visibility": False,
-        "me": None,
+        "can_comment": comments, "can_reply": comments, "can_change_status": comments, "can_set_visibility": False,
+        "me": {"email": session["email"], "link_id": link["_id"]} if comments else None,
     }
 
 

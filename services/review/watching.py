@@ -47,3 +47,29 @@ def percent_watched(ranges: list[list[int]], frames: int) -> float:
         return 0.0
     played = sum(last - first + 1 for first, last in merge_ranges(ranges))
     return round(min(100.0, 100.0 * played / frames), 1)
+
+
+# playback_progress events: not one per report (the page reports every few
+# seconds), but when a session reaches another quarter of the version, and
+# when the viewing ends (the page goes, or the media ends) with something played.
+PROGRESS_STEP = 25.0  # percent
+
+
+def progress_milestone(percent_before: float, percent_after: float, ended: bool,
+                       watched: list[list[int]]) -> str | None:
+    """Why this report deserves a playback_progress event, as a key for its event id; None if not.
+
+    The key makes the event idempotent: two reports that reach the same
+    quarter, or end on the same ranges, record one event.
+    """
+    if ended and watched:
+        return "end:" + ",".join(f"{a}-{b}" for a, b in watched)
+    step = int(percent_after // PROGRESS_STEP)
+    if step > int(percent_before // PROGRESS_STEP):
+        return f"step:{step}"
+    return None
+
+
+def as_objects(ranges: list[list[int]]) -> list[dict]:
+    """[[a, b], …] as [{"first": a, "last": b}, …]: events and FerretDB take no nested arrays."""
+    return [{"first": a, "last": b} for a, b in ranges]

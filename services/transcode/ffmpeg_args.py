@@ -17,6 +17,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from services.common.picture import colour_filters, rotation_filters as _rotation_filters
+from services.transcode.audio_mix import stereo_mix
 from services.transcode.job import Source
 from services.transcode.ladder import AUDIO_KBPS, SEGMENT_SECONDS, Ladder, choose_ladder, scaled_size
 
@@ -38,7 +39,7 @@ DEFAULT_PRESET = "veryfast"
 # the master was already checked). Reference formats (hls, concat) are absent.
 INPUT_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "mxf", "avi",
                  "mpegts", "wav", "aiff", "flac", "mp3", "ogg", "png_pipe", "jpeg_pipe",
-                 "tiff_pipe", "image2")
+                 "tiff_pipe", "exr_pipe", "image2")
 
 # JPEG (JFIF) is BT.601 full range; rungs are BT.709 limited range.
 _JPEG_SCALE = "in_color_matrix=bt709:out_color_matrix=bt601:in_range=tv:out_range=pc"
@@ -122,7 +123,11 @@ def _video_plan(source: Source, input_path: str | Path, preset: str) -> Plan:
     ladder = choose_ladder(source)
     notes: list[str] = []
     top = ladder.rungs[0]
-    pre = _rotation_filters(source.rotation)
+    pre = []
+    if source.interlaced:
+        pre += deinterlace_filters(source)
+        notes.append(interlace_note(source))
+    pre += _rotation_filters(source.rotation)
     if source.variable_frame_rate:
         pre += _retime_filters(source.fps)
         notes.append(
@@ -147,8 +152,13 @@ def _video_plan(source: Source, input_path: str | Path, preset: str) -> Plan:
     graph.append(f"[s{n + 1}]select=not(mod(n\\,{thumbs.every_frames})),"
                  f"scale={thumbs.width}:{thumbs.height}:{_JPEG_SCALE},format=yuvj420p,"
                  f"tile={thumbs.columns}x{thumbs.rows}[sprite]")
+    if source.sample_aspect_ratio != 1:
+        notes.append(pixel_shape_note(source, top.width, top.height))
     if ladder.has_audio:
-        graph += _audio_graph()
+        mix = stereo_mix(source, AUDIO_RATE)
+        graph += _audio_graph(mix.graph)
+        if mix.note:
+            notes.append(mix.note)
 
     argv = _input(input_path, "-noautorotate")
     argv += ["-filter_complex", ";".join(graph)]
@@ -172,6 +182,32 @@ def _video_plan(source: Source, input_path: str | Path, preset: str) -> Plan:
              SPRITE_PATTERN]
     return Plan(argv=argv, kind="video", ladder=ladder, hls_names=names, poster=POSTER,
                 thumbnails=thumbs, peaks=PEAKS if ladder.has_audio else None, notes=tuple(notes))
+
+
+def deinterlace_filters(source: Source) -> list[str]:
+    """bwdif in send_frame mode: one progressive frame for each interlaced frame, at its time.
+
+    Parity from the decision (tag or idet); left to each frame's own flag otherwise."""
+    parity = source.field_parity or "auto"
+    return [f"bwdif=mode=send_frame:parity={parity}:deint=all"]
+
+
+def interlace_note(source: Source) -> str:
+    order = {"tff": "top field first", "bff": "bottom field first"}.get(
+        source.field_parity or "", "field order as each frame is flagged")
+    how = ("the master does not say how it was scanned; field detection (idet) found it "
+           "interlaced" if source.scan_detected else "as the master says")
+    rate = _rate_text(source.fps) if source.fps else "?"
+    return (f"Interlaced master ({source.height}i at {rate} frames a second, {order}; {how}): "
+            f"deinterlaced with bwdif to progressive at {rate} fps, one picture for each of "
+            f"its {source.frames} frames.")
+
+
+def pixel_shape_note(source: Source, width: int, height: int) -> str:
+    sar = source.sample_aspect_ratio
+    return (f"Non-square pixels ({source.width}x{source.height} at a {sar.numerator}:"
+            f"{sar.denominator} pixel aspect ratio): the renditions, poster and filmstrip "
+            f"show it at {width}x{height} with square pixels.")
 
 
 def _retime_filters(fps: Fraction) -> list[str]:
@@ -216,11 +252,11 @@ def _x264_args(ladder: Ladder, preset: str) -> list[str]:
 
 # --- audio -------------------------------------------------------------------
 
-def _audio_graph() -> list[str]:
-    """One decode of the first audio stream: AAC branch, and peak levels per window."""
+def _audio_graph(mix: list[str]) -> list[str]:
+    """One decode of the sound: the stereo pair (audio_mix) feeds the AAC branch and
+    the peak levels per window, so the waveform shows what the renditions carry."""
     samples = AUDIO_RATE // PEAKS_PER_SECOND
-    return [f"[0:a:0]aresample={AUDIO_RATE},asplit=2[araw][apeak]",
-            "[araw]aformat=sample_fmts=fltp:channel_layouts=stereo[aenc]",
+    return [*mix, "[amix]asplit=2[aenc][apeak]",
             f"[apeak]aformat=sample_fmts=flt:channel_layouts=mono,asetnsamples=n={samples}:p=0,"
             "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=Min_level+Max_level,"
             f"ametadata=mode=print:file={PEAKS},anullsink"]
@@ -243,26 +279,56 @@ def _hls_args(stream_map: str) -> list[str]:
 
 def _audio_plan(source: Source, input_path: str | Path) -> Plan:
     ladder = choose_ladder(source)
-    argv = _input(input_path) + ["-filter_complex", ";".join(_audio_graph()),
+    mix = stereo_mix(source, AUDIO_RATE)
+    argv = _input(input_path) + ["-filter_complex", ";".join(_audio_graph(mix.graph)),
                                  "-map", "[aenc]", *_aac_args()]
     argv += _hls_args(f"a:0,name:{AUDIO_NAME}")
-    return Plan(argv=argv, kind="audio", ladder=ladder, hls_names=(AUDIO_NAME,), peaks=PEAKS)
+    return Plan(argv=argv, kind="audio", ladder=ladder, hls_names=(AUDIO_NAME,), peaks=PEAKS,
+                notes=(mix.note,) if mix.note else ())
 
 
 # --- image -------------------------------------------------------------------
 
 def _image_plan(source: Source, input_path: str | Path) -> Plan:
-    """A still: a poster JPEG no bigger than the top rung would be, and a full-size PNG."""
+    """A still: a poster JPEG no bigger than the top rung would be, and a full-size PNG.
+
+    Scene-linear float stills (OpenEXR) are tone-mapped to sRGB first; 16-bit
+    stills keep their 16 bits in the PNG."""
     width, height = source.display_size
     poster_w, poster_h = scaled_size(width, height, 1080)
-    pre = _rotation_filters(source.rotation) + ["split=2"]
-    graph = (f"[0:v]{','.join(pre)}[p][i];"
-             f"[p]scale={poster_w}:{poster_h}:{_JPEG_SCALE},format=yuvj420p[poster];[i]null[image]")
+    pre, notes = _still_filters(source)
+    pre += _rotation_filters(source.rotation)
+    if (width, height) != (source.width, source.height) and source.rotation in (0, 180):
+        # Non-square pixels: the reviewable image is shown with square ones.
+        pre += [f"scale={width}:{height}:flags=bicubic", "setsar=1"]
+        notes.append(pixel_shape_note(source, width, height))
+    graph = (f"[0:v]{','.join(pre + ['split=2'])}[p][i];"
+             f"[p]scale={poster_w}:{poster_h}:{_STILL_JPEG_SCALE},format=yuvj420p[poster];"
+             "[i]null[image]")
     argv = _input(input_path, "-noautorotate") + [
         "-filter_complex", graph,
         "-map", "[poster]", "-frames:v", "1", "-update", "1", "-q:v", "3", "-f", "image2", POSTER,
         "-map", "[image]", "-frames:v", "1", "-update", "1", "-f", "image2", IMAGE]
-    return Plan(argv=argv, kind="image", poster=POSTER, image=IMAGE)
+    return Plan(argv=argv, kind="image", poster=POSTER, image=IMAGE, notes=tuple(notes))
+
+
+# A still's own colour properties are read from the frame (JPEG: BT.601 full range,
+# RGB formats: none needed); only the JPEG poster's are set.
+_STILL_JPEG_SCALE = "flags=bicubic:out_color_matrix=bt601:out_range=pc"
+# Scene-linear stills: values up to this many times diffuse white are rolled off
+# into the picture (Möbius curve: below 0.3 untouched), brighter ones clip.
+EXR_PEAK = 16
+
+
+def _still_filters(source: Source) -> tuple[list[str], list[str]]:
+    if source.color_transfer == "linear" or source.video_codec == "exr":
+        return ([f"format=gbrpf32le,tonemap=tonemap=mobius:peak={EXR_PEAK}:desat=0",
+                 "zscale=transferin=linear:primariesin=709:transfer=iec61966-2-1:primaries=709",
+                 "format=rgb24"],
+                [f"Scene-linear still (OpenEXR): tone-mapped to sRGB for review (Möbius curve; "
+                 f"highlights up to {EXR_PEAK}x diffuse white are compressed, brighter ones clip). "
+                 "Colours will differ from a grading display."])
+    return [], []
 
 
 def _rate_text(fps: Fraction) -> str:

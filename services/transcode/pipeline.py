@@ -21,6 +21,7 @@ from services.transcode.job import Progress, Result, Source, TranscodeFailed, Tr
 from services.transcode.ladder import master_playlist
 from services.transcode.publisher import Publisher
 from services.transcode.runner import DEFAULT_STALL_SECONDS, JobDeadline, run_ffmpeg
+from services.transcode.scan import decide_scan, detect_fields, needs_detection
 
 REMUX_TIMEOUT_SECONDS = 300
 
@@ -40,6 +41,8 @@ def transcode_version(job: TranscodeJob, store, workdir: str | Path,
         source = Source.from_facts(job.facts)
         workdir = Path(workdir)
         master = _download_master(job, store, workdir)
+        if needs_detection(source):
+            source = decide_scan(source, detect_fields(master, log, threads))
         plan = plan_transcode(source, master, preset, threads)
     except ValueError as exc:
         raise TranscodeFailed("master_unsupported", f"This master cannot be transcoded: {exc}.")

@@ -17,6 +17,7 @@ from tests.browser.test_notes_panel import (add_note, note_item, notes_of, on_sc
 
 # docs/link-notes.png is a copy of this screenshot (the test leaves the checkout alone).
 SCREENSHOT = Path("/tmp/framegate-link-notes.png")
+HISTORY_SCREENSHOT = Path("/tmp/framegate-link-note-history.png")
 
 
 def step_to(page, frame: int) -> None:
@@ -33,6 +34,7 @@ def test_a_client_notes_and_draws_through_a_link_and_the_team_sees_it_on_that_fr
     vid = version["id"]
     secret = f"Internal only {uuid.uuid4().hex[:6]}"
     internal = add_note(admin, vid, frame=40, text=secret, visibility="internal")
+    shared = add_note(admin, vid, frame=44, text=f"From the team {uuid.uuid4().hex[:6]}", visibility="client")
     link = make_link(admin, vid)
     context, client = open_link(browser, api_url, link["url"])
     try:
@@ -41,7 +43,7 @@ def test_a_client_notes_and_draws_through_a_link_and_the_team_sees_it_on_that_fr
         client.click("button[type=submit]")
         client.wait_for_function("() => document.getElementById('notes-panel').dataset.loaded === '1'",
                                  timeout=20000)
-        # What a client reviewer may do: write and reply; no visibility choice, status, edit or export.
+        # What a client reviewer may do: write, reply, set statuses, edit her own; no visibility choice or export.
         panel = client.locator("#notes-panel")
         assert panel.locator("[data-part=compose]").is_visible()
         assert panel.locator("select[name=visibility]").is_hidden()
@@ -76,7 +78,9 @@ def test_a_client_notes_and_draws_through_a_link_and_the_team_sees_it_on_that_fr
         assert shape["h"] == pytest.approx(0.5, abs=2 / pic["height"])
 
         mine = note_item(client, note["note_id"])
-        assert mine.locator("[data-action=resolve], [data-action=edit]").count() == 0
+        # The team's client note: its status is hers to set, its text is not hers to edit.
+        teams = note_item(client, shared["note_id"])
+        assert teams.locator("[data-action=resolve]").count() == 1 and teams.locator("[data-action=edit]").count() == 0
         mine.locator("[data-action=reply]").click()
         mine.locator(".note-editor textarea").fill("And the end card")
         mine.locator(".note-editor button[type=submit]").click()
@@ -85,6 +89,23 @@ def test_a_client_notes_and_draws_through_a_link_and_the_team_sees_it_on_that_fr
         assert on_screen(client) == {"frame": 12, "pixels": 12}
         assert len(overlay_geometry(client)["rects"]) == 1
         client.screenshot(path=str(SCREENSHOT), full_page=True)
+
+        # She edits her note and resolves it; both are kept as revisions she can look back on.
+        text = text + " (twice as big)"
+        mine.locator(":scope > .note-actions [data-action=edit]").click()
+        mine.locator(".note-editor textarea").fill(text)
+        mine.locator(".note-editor button[type=submit]").click()
+        client.wait_for_selector(f".note[data-note-id='{note['note_id']}'] > .note-text:has-text('twice as big')")
+        mine.locator(":scope > .note-actions [data-action=resolve]").click()
+        client.wait_for_selector(f".note[data-note-id='{note['note_id']}'][data-status=resolved]")
+        mine.locator(":scope > .note-actions [data-action=history]").click()
+        client.wait_for_selector(f".note[data-note-id='{note['note_id']}'] .note-history .note-revision")
+        rows = mine.locator(".note-history .note-revision")
+        assert rows.count() == 3
+        assert rows.nth(1).locator(".note-text").text_content() == text
+        assert rows.nth(2).locator(".note-status").text_content() == "Resolved"
+        assert "Cleo Client" in rows.nth(2).text_content()
+        mine.screenshot(path=str(HISTORY_SCREENSHOT))
 
         # The team's internal note: not on the page, not from the link's API.
         assert secret not in client.content()

@@ -127,7 +127,7 @@ def test_the_owner_reads_the_access_log_page(browser, api_url, admin, db, shared
         assert row.count() == 1
         cells = [c.strip() for c in row.locator("td").all_text_contents()]
         assert cells[1:5] == ["Cleo Client", "cleo@client.example", "Chrome on macOS", "127.0.0.1"]
-        assert cells[5:] == ["0-24", "50.0 %"]
+        assert cells[5:] == ["0-24", "50.0 %", "0"]  # watched frames, percent, downloads
         page.screenshot(path=str(SCREENSHOTS / "framegate-link-access.png"))
     finally:
         context.close()

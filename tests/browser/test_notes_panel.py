@@ -406,3 +406,18 @@ def test_the_panel_mounts_with_a_narrower_config_for_other_pages(page, admin, ve
 
 def json_config(page) -> dict:
     return page.evaluate("() => JSON.parse(document.getElementById('notes-data').textContent)")
+
+
+def test_mentions_of_members_are_marked_and_anything_else_stays_plain_text(page, admin, version, admins_notes,
+                                                                           reviewer):
+    handle = reviewer[0].split("@")[0]
+    text = f"@{handle} please look. cc @stranger, and me@{handle}.example <b>@{handle}</b>"
+    note = add_note(admin, version["id"], frame=45, text=text)
+    assert len(note["mentions"]) == 1 and note["mention_handles"] == [handle.lower()]
+    open_player(page, reviewer, version["id"])
+    item = note_item(page, note["note_id"])
+    assert item.locator(":scope > .note-text").text_content() == text
+    # The member, twice (once right after "<b>"); not the stranger, not an address.
+    assert item.locator(":scope > .note-text .mention").all_text_contents() == [f"@{handle}", f"@{handle}"]
+    assert page.locator("#notes-panel b").count() == 0
+    item.screenshot(path=str(SCREENSHOTS / "notes-mention.png"))

@@ -51,7 +51,7 @@ def test_the_entry_script_renders_the_template_as_the_local_stack_does():
     key = "k-" + uuid.uuid4().hex
     env = {"FRAMEGATE_SECRET_KEY": key, "NGINX_LISTEN": "127.0.0.1:1080", "NGINX_INGEST_UPSTREAM": "127.0.0.1:1101",
            "NGINX_REVIEW_UPSTREAM": "127.0.0.1:1103", "NGINX_REVIEW_ORIGIN_UPSTREAM": "127.0.0.1:1103",
-           "NGINX_APPROVAL_UPSTREAM": "127.0.0.1:1121",
+           "NGINX_APPROVAL_UPSTREAM": "127.0.0.1:1121", "NGINX_NOTIFY_UPSTREAM": "127.0.0.1:1123",
            "NGINX_DIR": "/srv/nginx"}
     rendered = entry_print(env)
     # What framegate/stack_infra.py's Nginx.prepare passes for the same place,
@@ -61,6 +61,7 @@ def test_the_entry_script_renders_the_template_as_the_local_stack_does():
         "nginx_dir": "/srv/nginx", "http_listen": "127.0.0.1:1080", "ingest_upstream": "127.0.0.1:1101",
         "review_upstream": "127.0.0.1:1103", "review_origin_upstream": "127.0.0.1:1103",
         "approval_upstream": "127.0.0.1:1121",
+        "notify_upstream": "127.0.0.1:1123",
         "error_log": "stderr", "access_log": "/dev/stdout",
         "cdn_secret": cdn.signing_secret_from_env({"FRAMEGATE_SECRET_KEY": key}),
         "cdn_origin_key": cdn.origin_key_from_env({"FRAMEGATE_SECRET_KEY": key}),

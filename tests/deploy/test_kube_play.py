@@ -49,7 +49,7 @@ pytestmark = pytest.mark.slow
 
 INFRA = ("postgres", "ferretdb", "rabbitmq", "s3")
 SERVICES = ("ingest", "review", "ingest-relay", "transcode", "ingest-status", "transcode-dispatch",
-            "transcode-relay", "ingest-reconciler")
+            "transcode-relay", "ingest-reconciler", "review-relay")
 EDGE = ("cdn",)  # the front door and CDN: nginx in front of ingest and review
 # Port offsets from the stack's base (services.common.settings.PORT_OFFSETS
 # leaves 3xx free).
@@ -57,7 +57,7 @@ OFFSET = {"postgres": 331, "mongo": 332, "ferretdb-debug": 333, "amqp": 334, "am
           "amqp-prometheus": 336, "amqp-dist": 337, "s3": 338,
           "ingest": 341, "review": 342, "ingest-relay": 343, "transcode": 344, "ingest-status": 345,
           "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348, "review-origin": 349,
-          "ingest-reconciler": 350}
+          "ingest-reconciler": 350, "review-relay": 351}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,6 +102,7 @@ def overrides(name: str) -> dict[str, str]:
                    "FRAMEGATE_ORIGIN_PORT": str(port("review-origin"))},
         "ingest-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("ingest-relay"))},
         "transcode-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("transcode-relay"))},
+        "review-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("review-relay"))},
         "transcode": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode"))},
         "ingest-status": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-status"))},
         "transcode-dispatch": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode-dispatch"))},

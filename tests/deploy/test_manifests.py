@@ -17,7 +17,8 @@ from tests.deploy.needs import need
 # PodSecurity admission, networking/v1 are all GA well before it).
 KUBERNETES_VERSION = "1.30.0"
 SERVICES = {"ingest": 8080, "ingest-relay": 9101, "transcode": 9102, "ingest-status": 9103,
-            "transcode-dispatch": 9104, "transcode-relay": 9105, "review": 8080, "ingest-reconciler": 9106}
+            "transcode-dispatch": 9104, "transcode-relay": 9105, "review": 8080, "ingest-reconciler": 9106,
+            "review-relay": 9107}
 ORIGIN_PORT = 8081  # review's CDN origin
 # Time a worker needs after its job limit to store what it made and record the outcome.
 SHUTDOWN_MARGIN_SECONDS = 600

@@ -184,3 +184,68 @@ def test_a_deferred_event_does_not_hold_back_the_ones_after_it(db):
         assert oldest_pending(scratch, "ingest")["_id"] == first.event_id
     finally:
         db.client.drop_database(scratch.name)
+
+
+def relay_gauge(name: str, service: str) -> float:
+    from prometheus_client import REGISTRY
+    return REGISTRY.get_sample_value(name, {"service": service})
+
+
+@pytest.mark.parametrize("announcements", [True, False])
+def test_events_nobody_listens_to_wait_by_type_and_count_as_lag_only_where_work_waits(db, settings, announcements):
+    """A type the broker returns waits (its later events untouched) while other
+    types go out; for a service of announcements (review) it is not lag, and it
+    goes out in order once a queue is bound for it."""
+    from services.common.outbox_relay import Relay
+
+    service = f"relaytest{uuid.uuid4().hex[:8]}"  # an exchange of its own: no consumer anywhere
+    scratch = db.client[f"{db.name}_relay_test"]
+    exchange = Exchange(f"{service}.events", type="topic", durable=True)
+    heard = Queue(f"{service}-heard", exchange, routing_key="heard", durable=True)
+    later = Queue(f"{service}-unheard", exchange, routing_key="unheard", durable=True)
+    relay = Relay(settings, service, announcements=announcements)
+    relay.db = scratch
+    outbox_docs = scratch[outbox_collection(service)]
+    an_hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    for n, (kind, age) in enumerate([("unheard", an_hour_ago), ("unheard", an_hour_ago), ("heard", an_hour_ago)]):
+        outbox_docs.insert_one({"_id": f"e{n}", "exchange": exchange.name, "routing_key": kind,
+                                "body": {"n": n}, "created_at": age + timedelta(seconds=n), "published": False})
+    try:
+        with Connection(settings.amqp_url) as conn:
+            exchange(conn.channel()).declare()
+            heard(conn.channel()).declare()
+        relay.publish_pending()
+        state = {d["_id"]: d for d in outbox_docs.find()}
+        assert state["e2"]["published"] is True  # another type is not held back
+        assert state["e0"]["published"] is False and "retry_at" in state["e0"]  # tried, returned
+        assert state["e1"]["published"] is False and "retry_at" not in state["e1"]  # not even tried
+        lag = relay_gauge("framegate_outbox_oldest_pending_seconds", service)
+        if announcements:
+            assert lag == 0
+            assert relay_gauge("framegate_outbox_unheard_events", service) == 2
+        else:
+            assert lag >= 3600  # ingest's kind of event: nobody transcodes, OutboxLagging fires
+        with Connection(settings.amqp_url) as conn:
+            later(conn.channel()).declare()
+        wait_until(lambda: relay.publish_pending() is not None and outbox_docs.count_documents(
+            {"published": False}) == 0, 30, "the held type to go out once a queue is bound")
+        assert [receive(settings, later, lambda body: True, timeout=10)["n"] for _ in range(2)] == [0, 1]
+        relay.publish_pending()
+        assert relay_gauge("framegate_outbox_oldest_pending_seconds", service) == 0
+
+        # A broker that fails the publish is lag, for every kind of relay.
+        def broker_down(*args, **kwargs):
+            raise ConnectionError("broker down")
+
+        relay.dispatch = broker_down
+        outbox_docs.insert_one({"_id": "e3", "exchange": exchange.name, "routing_key": "heard", "body": {"n": 3},
+                                "created_at": an_hour_ago, "published": False})
+        with pytest.raises(ConnectionError):
+            relay.publish_pending()
+        assert relay_gauge("framegate_outbox_oldest_pending_seconds", service) >= 3600
+    finally:
+        db.client.drop_database(scratch.name)
+        with Connection(settings.amqp_url) as conn:
+            for queue in (heard, later):
+                queue(conn.channel()).delete()
+            exchange(conn.channel()).delete()

@@ -2,6 +2,9 @@
 import logging
 import shutil
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,8 @@ from services.ingest.media_facts import MediaRejected
 from services.ingest.probe import ffprobe_argv, probe_file
 
 from tests import media
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 
@@ -215,58 +220,43 @@ def test_url_probe_allows_only_http_protocols():
 
 
 class FlakyStore:
-    """A local HTTP server that serves a file with ranged reads, but cuts every
-    response short while `failing` is set: a store restarting mid-read."""
+    """The flaky store (tests/integration/flaky_store.py) in its own process."""
 
-    def __init__(self, path):
-        import http.server
-        import threading
+    def __init__(self, path, workdir):
+        self.deadline_file = workdir / "failing-until"
+        self.deadline_file.write_text("0")
+        port_file = workdir / "port"
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.integration.flaky_store", str(path),
+                                         str(self.deadline_file), str(port_file)], cwd=REPO)
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text()):
+            assert self.process.poll() is None and time.monotonic() < deadline, "the flaky store did not start"
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{port_file.read_text()}/m.mp4"
 
-        data = path.read_bytes()
-        owner = self
-        self.failing = True
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                start, end = 0, len(data) - 1
-                ranged = self.headers.get("Range", "")
-                if ranged.startswith("bytes="):
-                    first, _, last = ranged[6:].partition("-")
-                    start, end = int(first or 0), int(last) if last else len(data) - 1
-                body = data[start:end + 1]
-                self.send_response(206 if ranged else 200)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Accept-Ranges", "bytes")
-                if ranged:
-                    self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 3] if owner.failing else body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/m.mp4"
+    def fail_for(self, seconds: float) -> None:
+        """Cut every read short for the next `seconds`."""
+        self.deadline_file.write_text(str(time.time() + seconds))
 
     def close(self):
-        self.server.shutdown()
+        self.process.kill()
+        self.process.wait()
 
 
-def test_a_store_that_cuts_a_read_short_is_not_taken_for_a_truncated_file(media_dir):
+def test_a_store_that_cuts_a_read_short_is_not_taken_for_a_truncated_file(media_dir, tmp_path):
     """The chaos run found it: the S3 gateway killed mid-probe made a good master
     read as truncated, and the upload was discarded. A bad verdict must hold on a
     second read; when it does not, the store is blamed and the master kept."""
     clip = media.make_h264_2398(media_dir)
-    store = FlakyStore(clip)
+    store = FlakyStore(clip, tmp_path)
     try:
         head = clip.read_bytes()[:512]
+        store.fail_for(3600)
         with pytest.raises(MediaRejected) as err:
             probe.probe_url(store.url, clip.stat().st_size, head, 30, confirm_pause_seconds=0.1)
         assert err.value.code == "truncated"  # cut short both times: the verdict stands
 
-        import threading
-        threading.Timer(0.5, lambda: setattr(store, "failing", False)).start()  # the store comes back
+        store.fail_for(0.5)  # then the store comes back, before the confirming read
         facts = probe.probe_url(store.url, clip.stat().st_size, head, 30, confirm_pause_seconds=1.5)
         assert facts.frames == 48 and facts.kind == "video"
     finally:

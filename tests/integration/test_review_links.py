@@ -318,6 +318,61 @@ def test_a_link_without_comments_refuses_notes(admin, cut, db, api_url):
     assert session.get(f"{api}/notes", timeout=30).status_code == 200  # reading is still allowed
 
 
+def test_a_reviewer_sets_statuses_and_edits_only_their_own_notes_as_new_revisions(admin, cut, db, api_url):
+    version_id = cut["v1"]["id"]
+    internal = team_note(admin, version_id, f"Internal {uuid.uuid4().hex[:6]}", "internal")
+    shared = team_note(admin, version_id, f"For the client {uuid.uuid4().hex[:6]}", "client")
+    link = make_link(admin, cut)
+    cleo, _ = reviewer_session(api_url, link, name="Cleo Client", email="cleo@client.example")
+    api = f"{api_url}/api/v1/review/link-sessions/{link['link_id']}"
+    mine = cleo.post(f"{api}/notes", json={"frame": 7, "text": "Logo too small"}, headers=CSRF, timeout=30).json()
+
+    def changes() -> dict:
+        return {"revisions": db.note_revisions.count_documents({}), "note_events": db[outbox_collection(
+            "review")].count_documents({"routing_key": {"$in": ["note_added", "note_replied", "note_status_changed"]}})}
+
+    # Her own note: edited as a new revision; a status on the team's client note, with its event.
+    edited = cleo.post(f"{api}/notes/{mine['note_id']}/revisions", json={"text": "Logo too small, twice as big"},
+                       headers=CSRF, timeout=30)
+    assert edited.status_code == 201, edited.text
+    assert (edited.json()["text"], edited.json()["revisions"]) == ("Logo too small, twice as big", 2)
+    resolved = cleo.post(f"{api}/notes/{shared['note_id']}/status", json={"status": "resolved"}, headers=CSRF,
+                         timeout=30)
+    assert resolved.status_code == 201 and resolved.json()["status"] == "resolved"
+    event = db[outbox_collection("review")].find_one({"routing_key": "note_status_changed",
+                                                     "body.note_id": shared["note_id"]})
+    assert (event["body"]["changed_by"], event["body"]["previous_status"]) == ("Cleo Client", "open")
+    history = cleo.get(f"{api}/notes/{mine['note_id']}/history", timeout=30)
+    assert [(r["number"], r["text"], r["by"]) for r in history.json()["revisions"]] == [
+        (1, "Logo too small", "Cleo Client"), (2, "Logo too small, twice as big", "Cleo Client")]
+    # Back in a later session with the same e-mail, it is still hers.
+    again, _ = reviewer_session(api_url, link, name="Cleo C.", email="CLEO@client.example")
+    assert again.post(f"{api}/notes/{mine['note_id']}/revisions", json={"text": "Logo: twice as big"},
+                      headers=CSRF, timeout=30).status_code == 201
+
+    before = changes()
+    # Not another's note, not an internal one, not a bad status, not on a link without comments.
+    theirs = cleo.post(f"{api}/notes/{shared['note_id']}/revisions", json={"text": "mine now"}, headers=CSRF,
+                       timeout=30)
+    assert theirs.status_code == 403 and theirs.json()["error"] == "not_your_note"
+    other, _ = reviewer_session(api_url, link, name="Otto", email="otto@client.example")
+    assert other.post(f"{api}/notes/{mine['note_id']}/revisions", json={"text": "x"}, headers=CSRF,
+                      timeout=30).json()["error"] == "not_your_note"
+    for path, body in ((f"notes/{internal['note_id']}/status", {"status": "resolved"}),
+                       (f"notes/{internal['note_id']}/revisions", {"text": "peek"})):
+        hidden = cleo.post(f"{api}/{path}", json=body, headers=CSRF, timeout=30)
+        assert hidden.status_code == 404 and hidden.json()["error"] == "unknown_note"
+    assert cleo.get(f"{api}/notes/{internal['note_id']}/history", timeout=30).status_code == 404
+    bad = cleo.post(f"{api}/notes/{mine['note_id']}/status", json={"status": "done"}, headers=CSRF, timeout=30)
+    assert bad.status_code == 400 and bad.json()["error"] == "bad_status"
+    quiet = make_link(admin, cut, comments=False)
+    reader, _ = reviewer_session(api_url, quiet)
+    muted = reader.post(f"{api_url}/api/v1/review/link-sessions/{quiet['link_id']}/notes/{shared['note_id']}/status",
+                        json={"status": "open"}, headers=CSRF, timeout=30)
+    assert muted.status_code == 403 and muted.json()["error"] == "comments_disabled"
+    assert changes() == before
+
+
 # The access log ----------------------------------------------------------------------------
 
 def test_what_each_reviewer_played_makes_the_access_log(admin, cut, db, api_url):
@@ -349,6 +404,37 @@ def test_what_each_reviewer_played_makes_the_access_log(admin, cut, db, api_url)
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=as_pdf.content, capture_output=True,
                           check=True).stdout.decode()
     assert "Cleo Client" in text and "dan@client.example" in text and "70.0" in text
+
+
+def test_a_link_that_allows_it_hands_out_a_short_lived_download_of_the_proxy_and_logs_it(admin, cut, db, api_url,
+                                                                                         settings):
+    link = make_link(admin, cut, download=True)
+    cleo, opened = reviewer_session(api_url, link)
+    api = f"{api_url}/api/v1/review/link-sessions/{link['link_id']}"
+    assert cleo.post(f"{api}/download", timeout=30).status_code == 403  # no CSRF header
+    granted = cleo.post(f"{api}/download", headers=CSRF, timeout=30)
+    assert granted.status_code == 200, granted.text
+    grant = granted.json()
+    assert grant["expires_in"] <= 60 and grant["filename"] == "Hero v1.mp4"
+    assert f"/{cut['project']['id']}/{cut['v1']['id']}/" in grant["url"]
+    got = requests.get(api_url + grant["url"] if grant["url"].startswith("/") else grant["url"], timeout=60)
+    assert got.status_code == 200 and got.content[4:8] == b"ftyp"  # an MP4, through the CDN
+    log = admin.get(f"/api/v1/review/links/{link['link_id']}/access").json()["sessions"]
+    assert [(r["session_id"], r["downloads"]) for r in log] == [(opened.json()["session_id"], 1)]
+    as_csv = admin.get(f"/api/v1/review/links/{link['link_id']}/access?format=csv").text.splitlines()
+    assert as_csv[0].endswith(",downloads") and as_csv[1].endswith(",1")
+    # The signed URL is the session's grant alone: tampered, it is refused.
+    assert requests.get(api_url + grant["url"].replace("/cdn/", "/cdn/x"), timeout=30).status_code in (403, 404)
+
+    before = db.link_downloads.count_documents({})
+    closed = make_link(admin, cut)  # download off by default
+    dan, _ = reviewer_session(api_url, closed, name="Dan Director", email="dan@client.example")
+    refused = dan.post(f"{api_url}/api/v1/review/link-sessions/{closed['link_id']}/download", headers=CSRF, timeout=30)
+    assert refused.status_code == 403 and refused.json()["error"] == "download_disabled"
+    assert admin.post(f"/api/v1/review/links/{link['link_id']}/revoke").status_code == 200
+    gone = cleo.post(f"{api}/download", headers=CSRF, timeout=30)
+    assert gone.status_code == 410 and gone.json()["error"] == "link_revoked"
+    assert db.link_downloads.count_documents({}) == before
 
 
 def test_the_review_openapi_document_describes_every_api_route(admin, settings):

@@ -355,8 +355,10 @@ def test_progress_climbs_and_a_slow_start_of_the_sprite_is_not_a_stall(store, se
     sheet's first frame comes only at the end of a short master. Progress comes from
     the segments the renditions list, so it climbs, and a stall limit shorter than
     that silence does not kill a healthy transcode."""
-    master = media.make_hd(masters, seconds=12, size="1280x720")
-    run = transcode(store, settings, master, tmp_path, stall_seconds=2.0)
+    # 10 s: longer than a busy CI machine needs for one segment, shorter than
+    # the -progress silence of a 30 s master.
+    master = media.make_hd(masters, seconds=30, size="1280x720")
+    run = transcode(store, settings, master, tmp_path, stall_seconds=10.0)
     encoding = sorted({int(p.percent) for p in run.progress if p.stage == "encoding" and 0 < p.percent < 99})
     assert len(encoding) >= 3, run.progress
     assert run.progress[-1].percent == 100.0

@@ -172,7 +172,7 @@ def test_no_video_or_audio_stream_is_not_media():
 
 @pytest.mark.parametrize("name", [MOV_FAMILY, "matroska,webm", "mxf", "avi", "mpegts", "wav",
                                   "aiff", "flac", "mp3", "ogg", "png_pipe", "jpeg_pipe",
-                                  "tiff_pipe", "image2"])
+                                  "tiff_pipe", "exr_pipe", "image2"])
 def test_allowed_formats(name):
     check_format(name)
 
@@ -229,3 +229,31 @@ def test_tail_problem_names_the_stream_with_no_packets_at_the_end():
     assert tail_problem(whole) is None
     cut = {"streams": [{"codec_type": "video", "nb_read_packets": "0"}]}
     assert "video" in tail_problem(cut)
+
+
+def test_interlaced_field_order_and_non_square_pixels():
+    facts = facts_from_ffprobe(probe(video(width=1440, field_order="tt", sample_aspect_ratio="4:3")))
+    assert (facts.field_order, facts.sample_aspect_ratio) == ("tt", "4:3")
+    plain = facts_from_ffprobe(probe(video(field_order="unknown", sample_aspect_ratio="1:1")))
+    assert (plain.field_order, plain.sample_aspect_ratio) == (None, None)
+    unset = facts_from_ffprobe(probe(video(sample_aspect_ratio="0:1")))
+    assert unset.sample_aspect_ratio is None
+
+
+def test_several_audio_tracks_are_listed_in_order_with_their_names():
+    tracks = [audio(index=i + 1, channels=1, channel_layout="unknown", tags={"handler_name": name})
+              for i, name in enumerate(("SoundHandler", "Music", "Left", "Right"))]
+    facts = facts_from_ffprobe(probe(video(), *tracks))
+    assert facts.audio_channels == 1
+    assert facts.audio_tracks == [{"channels": 1, "layout": None, "name": None},
+                                  {"channels": 1, "layout": None, "name": "Music"},
+                                  {"channels": 1, "layout": None, "name": "Left"},
+                                  {"channels": 1, "layout": None, "name": "Right"}]
+    assert facts_from_ffprobe(probe(video(), audio())).audio_tracks is None
+
+
+def test_openexr_is_an_image():
+    exr = {"index": 0, "codec_type": "video", "codec_name": "exr", "width": 64, "height": 32,
+           "r_frame_rate": "25/1", "avg_frame_rate": "0/0", "nb_read_packets": "1"}
+    facts = facts_from_ffprobe({"streams": [exr], "format": {"format_name": "exr_pipe"}})
+    assert (facts.kind, facts.container, facts.video_codec) == ("image", "exr", "exr")

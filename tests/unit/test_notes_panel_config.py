@@ -1,8 +1,8 @@
 """The notes panel's config on the team's player (pages.notes_config): the team
 notes API for that version, every action, the CSRF header; no panel on audio
 and stills. On a review link's page (pages.link_notes_config): the link
-session's notes API, notes and replies only where the link allows comments,
-and nothing a link session has no API for."""
+session's notes API; notes, replies, status and edits of one's own only where
+the link allows comments."""
 from __future__ import annotations
 
 from services.common.accounts import User
@@ -28,19 +28,24 @@ def test_audio_and_stills_have_no_notes_panel_yet():
     assert notes_config({"id": "v3", "facts": {}}, USER, "t") is not None  # facts not probed yet: a video
 
 
+SESSION = {"email": "cleo@client.example"}
+
+
 def test_a_link_page_gets_its_session_notes_api_and_only_what_a_reviewer_may_do():
-    config = link_notes_config({"id": "v9", "facts": {"kind": "video"}}, {"_id": "L1", "comments": True})
+    config = link_notes_config({"id": "v9", "facts": {"kind": "video"}}, {"_id": "L1", "comments": True}, SESSION)
     assert config["notes_url"] == "/api/v1/review/link-sessions/L1/notes"
     assert config["note_url"] == "/api/v1/review/link-sessions/L1/notes/"  # + <note_id>/replies
     assert CSRF_HEADER in config["headers"]
     assert config["can_comment"] and config["can_reply"]
-    # The server decides a link note's visibility; no status, edit or export API for link sessions.
-    assert not config["can_set_visibility"] and not config["can_change_status"]
-    assert config["me"] is None and config["export_url"] is None
+    # The server decides a link note's visibility; no exports for link sessions.
+    assert not config["can_set_visibility"] and config["export_url"] is None
+    # Status, and edits of the notes this e-mail wrote through this link.
+    assert config["can_change_status"] and config["me"] == {"email": "cleo@client.example", "link_id": "L1"}
 
 
 def test_a_link_without_comments_shows_the_notes_but_no_way_to_write():
-    config = link_notes_config({"id": "v9", "facts": {}}, {"_id": "L1", "comments": False})
+    config = link_notes_config({"id": "v9", "facts": {}}, {"_id": "L1", "comments": False}, SESSION)
     assert config["notes_url"] == "/api/v1/review/link-sessions/L1/notes"
     assert not config["can_comment"] and not config["can_reply"]
-    assert link_notes_config({"id": "v1", "facts": {"kind": "audio"}}, {"_id": "L1", "comments": True}) is None
+    assert not config["can_change_status"] and config["me"] is None
+    assert link_notes_config({"id": "v1", "facts": {"kind": "audio"}}, {"_id": "L1", "comments": True}, SESSION) is None

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.review.notes_rules import (MAX_POINTS, MAX_SHAPES, NoteRefused, Revision, check_drawing, check_frames,
-                                         check_status, check_text, current, mentioned, visible_notes)
+                                         check_status, check_text, current, mention_handles, mentioned,
+                                         visible_notes)
 
 
 def refused(code, fn, *args):
@@ -82,5 +83,8 @@ def test_mentions_by_email_or_name_of_members_only():
     text = "@ann please check, cc @bo.lee@studio.example and @stranger; mail me at me@ann.example."
     assert mentioned(text, members) == ["u-ann", "u-bo"]
     assert mentioned("@ANN twice @ann", members) == ["u-ann"]
+    # What pages highlight: the handles as written (lower case), only members', a sentence's full stop left out.
+    assert mention_handles(text, members) == ["ann", "bo.lee@studio.example"]
+    assert mention_handles("Thanks @Ann. And @ann again", members) == ["ann"]
     assert check_status("out_of_scope") == "out_of_scope"
     refused("bad_status", check_status, "done")

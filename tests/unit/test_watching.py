@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from services.review.access_log import device_of, ranges_text, to_csv
-from services.review.watching import BadRanges, check_ranges, merge_ranges, percent_watched
+from services.review.watching import (BadRanges, as_objects, check_ranges, merge_ranges, percent_watched,
+                                     progress_milestone)
 
 
 def test_overlapping_and_touching_ranges_merge_in_order():
@@ -44,7 +45,21 @@ def test_devices_read_from_user_agents():
 def test_the_access_csv_keeps_formulas_as_text():
     row = {"opened_at": "2026-12-02T10:00:00Z", "name": "=HYPERLINK(\"x\")", "email": "a@b.example",
            "device": "Chrome on Linux", "ip": "10.0.0.1", "version_id": "v1", "watched": [[0, 9], [20, 20]],
-           "percent_watched": 11.0}
+           "percent_watched": 11.0, "downloads": 2}
     text = to_csv([row])
-    assert "'=HYPERLINK" in text and "0-9, 20" in text
+    assert "'=HYPERLINK" in text and "0-9, 20" in text and text.splitlines()[1].endswith(",11.0,2")
     assert ranges_text([[3, 3]]) == "3"
+
+
+def test_progress_is_announced_per_quarter_reached_not_per_report():
+    assert progress_milestone(0.0, 10.0, False, [[0, 9]]) is None
+    assert progress_milestone(10.0, 30.0, False, [[0, 29]]) == "step:1"
+    assert progress_milestone(30.0, 45.0, False, [[0, 44]]) is None  # still the same quarter
+    assert progress_milestone(30.0, 80.0, False, [[0, 79]]) == "step:3"  # a jump: one event, the latest quarter
+    assert progress_milestone(99.0, 100.0, False, [[0, 99]]) == "step:4"
+
+
+def test_the_end_of_a_viewing_is_announced_once_per_set_of_ranges():
+    assert progress_milestone(30.0, 30.0, True, [[0, 14], [20, 29]]) == "end:0-14,20-29"
+    assert progress_milestone(0.0, 0.0, True, []) is None  # nothing played: nothing to say
+    assert as_objects([[0, 14], [20, 29]]) == [{"first": 0, "last": 14}, {"first": 20, "last": 29}]

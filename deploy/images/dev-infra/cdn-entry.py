@@ -70,6 +70,7 @@ def values(env: dict, cdn) -> dict:
         # No approval Deployment in k8s/ yet: until there is, its routes answer 502
         # rather than nginx refusing to start on an unresolvable host name.
         "approval_upstream": env.get("NGINX_APPROVAL_UPSTREAM", "127.0.0.1:9"),
+        "notify_upstream": env.get("NGINX_NOTIFY_UPSTREAM", "127.0.0.1:9"),  # no notify Deployment yet either
         "cdn_secret": cdn.signing_secret_from_env(env),
         "cdn_origin_key": cdn.origin_key_from_env(env),
         "cdn_origin_header": cdn.ORIGIN_KEY_HEADER,

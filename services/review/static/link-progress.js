@@ -8,6 +8,7 @@ const media = document.getElementById("video") || document.getElementById("audio
 const rate = parseRate(config.fps);
 const EVERY_MS = 4000;
 let sent = "";
+let endedWith = "";
 
 function playedFrames() {
   const first = (window.framegatePlayer && window.framegatePlayer.firstFrameTime) || 0;
@@ -21,19 +22,25 @@ function playedFrames() {
   return ranges;
 }
 
-function report(keepalive = false) {
+// `ended`: the viewing ends (the media played to its end, or the page goes);
+// the server announces what was played then, once per set of ranges.
+function report({ keepalive = false, ended = false } = {}) {
   const ranges = playedFrames();
-  const body = JSON.stringify({ ranges });
-  if (!ranges.length || body === sent) return;
-  sent = body;
+  const key = JSON.stringify(ranges);
+  if (!ranges.length) return;
+  if (key === sent && !(ended && key !== endedWith)) return;
+  sent = key;
+  if (ended) endedWith = key;
   fetch(config.progress_url, {
     method: "POST", credentials: "same-origin", keepalive,
-    headers: { "Content-Type": "application/json", "X-Framegate-CSRF": "1" }, body,
-  }).catch(() => { sent = ""; });
+    headers: { "Content-Type": "application/json", "X-Framegate-CSRF": "1" },
+    body: JSON.stringify(ended ? { ranges, ended: true } : { ranges }),
+  }).catch(() => { sent = ""; if (ended) endedWith = ""; });
 }
 
 if (media && config.progress_url) {
-  setInterval(report, EVERY_MS);
+  setInterval(() => report(), EVERY_MS);
   media.addEventListener("pause", () => report());
-  window.addEventListener("pagehide", () => report(true));
+  media.addEventListener("ended", () => report({ ended: true }));
+  window.addEventListener("pagehide", () => report({ keepalive: true, ended: true }));
 }

@@ -31,6 +31,25 @@ function newKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// @name or @name@domain, as services/review/notes_rules.py reads them.
+const MENTION = /(?<![\w.@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)/g;
+
+// A note's text with its @mentions of members (the server's `mention_handles`)
+// in marks; everything stays text nodes.
+export function noteText(text, handles) {
+  const p = el("p", { class: "note-text" });
+  const known = new Set((handles || []).map((h) => h.toLowerCase()));
+  let at = 0;
+  for (const match of text.matchAll(MENTION)) {
+    const handle = match[1].replace(/\.+$/, "");
+    if (!known.has(handle.toLowerCase())) continue;
+    p.append(text.slice(at, match.index), el("span", { class: "mention" }, `@${handle}`));
+    at = match.index + 1 + handle.length;
+  }
+  p.append(text.slice(at));
+  return p;
+}
+
 function el(tag, attrs = {}, text = null) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) if (v != null) node.setAttribute(k, v);
@@ -138,13 +157,13 @@ export function mountNotesPanel(panel, config, player) {
     if ((note.drawing || []).length) where.append(el("span", { class: "note-has-drawing", title: "Has a drawing" }, "✎"));
     const head = byline(note);
     head.append(el("span", { class: `note-status note-status-${note.status}` }, STATUS_LABEL[note.status] || note.status));
-    item.append(where, head, el("p", { class: "note-text" }, note.text));
+    item.append(where, head, noteText(note.text, note.mention_handles));
 
     if ((note.replies || []).length) {
       const replies = el("ul", { class: "note-replies" });
       for (const reply of note.replies) {
         const r = el("li", { class: "note-reply", "data-note-id": reply.note_id });
-        r.append(byline(reply), el("p", { class: "note-text" }, reply.text));
+        r.append(byline(reply), noteText(reply.text, reply.mention_handles));
         replies.append(r);
       }
       item.append(replies);
@@ -174,8 +193,33 @@ export function mountNotesPanel(panel, config, player) {
       if (note.status !== "out_of_scope") button("Out of scope", "out-of-scope", status("out_of_scope"));
       if (note.status !== "open") button("Reopen", "reopen", status("open"));
     }
-    if (config.me && note.author_email === config.me.email) button("Edit", "edit", () => openEditor(item, "edit", note));
+    // Their own: the same e-mail, written where this viewer writes (the team's pages, or this link).
+    const mine = config.me && note.author_email === config.me.email
+      && (note.link_id || null) === (config.me.link_id || null);
+    if (mine) button("Edit", "edit", () => openEditor(item, "edit", note));
+    if (note.revisions > 1) button("History", "history", () => toggleHistory(item, note));
     return bar;
+  }
+
+  // Every revision of a note (edits and status changes are kept, never overwritten).
+  async function toggleHistory(item, note) {
+    const open = item.querySelector(".note-history");
+    if (open) { open.remove(); return; }
+    await run(async () => {
+      const { revisions } = await api("GET", `${config.note_url}${note.note_id}/history`);
+      const list = el("ol", { class: "note-history" });
+      for (const r of revisions) {
+        const row = el("li", { class: "note-revision", "data-number": String(r.number) });
+        const head = el("div", { class: "note-revision-head muted" });
+        head.append(el("span", {}, `#${r.number}`), el("span", {}, r.by || ""),
+          el("time", { datetime: r.at }, (r.at || "").slice(0, 16).replace("T", " ")),
+          el("span", { class: `note-status note-status-${r.status}` }, STATUS_LABEL[r.status] || r.status));
+        if ((r.drawing || []).length) head.append(el("span", { title: "Drawing" }, `✎ ${r.drawing.length}`));
+        row.append(head, el("p", { class: "note-text" }, r.text));
+        list.append(row);
+      }
+      item.querySelector(".note-actions").after(list);
+    });
   }
 
   // One small form under a note, for a reply or an edit of its text.

@@ -39,6 +39,19 @@ function showStatus(version) {
   $("status").className = `status status-${version.status}`;
   const done = DONE.includes(version.status);
   $("progress").textContent = !done && version.progress != null ? `${Math.floor(version.progress)} %` : "";
+  showProcessing(version.notes);
+}
+
+/** What transcode did to the master, once it says (the notes arrive with `ready`). */
+function showProcessing(notes) {
+  const box = $("processing");
+  if (!box || !Array.isArray(notes)) return;
+  box.hidden = $("processing-label").hidden = notes.length === 0;
+  box.querySelector("ul").replaceChildren(...notes.map((note) => {
+    const item = document.createElement("li");
+    item.textContent = note;
+    return item;
+  }));
 }
 
 export async function refreshStatus() {

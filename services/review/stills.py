@@ -108,9 +108,23 @@ def check_frame(facts: dict, frame: int) -> None:
         raise StillRefused(400, "frame_out_of_range", f"Frame {frame} is not in this version (frames {last}).")
 
 
+INTERLACED_FIELD_ORDERS = {"tt", "bb", "tb", "bt"}  # ffprobe's field_order values for interlaced pictures
+_PARITY = {"tt": "tff", "bb": "bff"}
+
+
+def pixel_shape(facts: dict) -> Fraction:
+    """The master's sample (pixel) aspect ratio; 1 when square or unknown."""
+    try:
+        value = Fraction(str(facts.get("sample_aspect_ratio") or 1).replace(":", "/"))
+    except (ValueError, ZeroDivisionError):
+        return Fraction(1)
+    return value if value > 0 else Fraction(1)
+
+
 def display_size(facts: dict) -> StillSize:
-    """The still's size: the master's, upright."""
+    """The still's size: the master's with square pixels, upright (as the renditions show it)."""
     width, height = int(facts.get("width") or 0), int(facts.get("height") or 0)
+    width = max(1, round(width * pixel_shape(facts))) if width else 0
     if int(facts.get("rotation") or 0) % 180 == 90:
         width, height = height, width
     return StillSize(width, height)
@@ -121,7 +135,16 @@ def exact_still_args(url: str, facts: dict, frame: int) -> list[str]:
     colour_source = SimpleNamespace(**{k: facts.get(k) for k in
                                        ("color_primaries", "color_transfer", "color_space", "color_range")})
     colour, _ = colour_filters(colour_source, out_format="yuv444p")  # full chroma: nothing lost before RGB
-    chain = rotation_filters(int(facts.get("rotation") or 0) % 360) + colour + [TO_RGB]
+    # As the renditions: interlaced masters deinterlaced (bwdif, one picture per frame), then
+    # square pixels, upright, BT.709 SDR.
+    chain = []
+    if facts.get("field_order") in INTERLACED_FIELD_ORDERS:
+        chain.append(f"bwdif=mode=send_frame:parity={_PARITY.get(facts['field_order'], 'auto')}:deint=all")
+    if pixel_shape(facts) != 1:
+        size = display_size(dict(facts, rotation=0))
+        chain.append(f"scale={size.width}:{size.height}:flags=bicubic:in_color_matrix=bt709:"
+                     "out_color_matrix=bt709:in_range=tv:out_range=tv,setsar=1")
+    chain += rotation_filters(int(facts.get("rotation") or 0) % 360) + colour + [TO_RGB]
     seek: list[str] = []
     if facts.get("variable_frame_rate"):
         chain = [f"select=eq(n\\,{frame})"] + chain

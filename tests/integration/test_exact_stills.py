@@ -159,7 +159,8 @@ def test_a_stranger_gets_nothing_and_a_link_session_gets_stills_until_revoked(ad
     opened = reviewer.post(f"{api_url}/api/v1/review/links/{link['url'].rsplit('/', 1)[1]}/sessions",
                            json={"name": "Cleo Client", "email": "cleo@client.example"}, timeout=30)
     assert opened.status_code == 201, opened.text
-    path = f"{api_url}/api/v1/review/link-sessions/{link['link_id']}/stills/3"
+    stills = f"{api_url}/api/v1/review/link-sessions/{link['link_id']}/stills/"
+    path = stills + "3"
     seen = reviewer.get(path, timeout=60)
     assert seen.status_code == 200, seen.text
     assert fetch(seen.json()["url"], api_url).status_code == 200
@@ -167,4 +168,19 @@ def test_a_stranger_gets_nothing_and_a_link_session_gets_stills_until_revoked(ad
     assert admin.post(f"/api/v1/review/links/{link['link_id']}/revoke").status_code == 200
     refused = reviewer.get(path, timeout=60)
     assert refused.status_code == 410, refused.text
-    assert reviewer.get(path.replace("/3", "/4"), timeout=60).status_code == 410
+    assert reviewer.get(stills + "4", timeout=60).status_code == 410
+
+
+def test_an_interlaced_master_with_non_square_pixels_gives_a_deinterlaced_still_at_display_size(
+        admin, api_url, stills_project, tmp_path):
+    done = upload(admin, stills_project["id"], media.make_dv_ntsc(tmp_path), asset="DV")
+    assert done.status_code == 201, done.text
+    version = admin.get(f"/api/v1/versions/{done.json()['id']}").json()
+    assert version["facts"].get("field_order") in ("bb", "bt"), version["facts"]  # interlaced, bottom field first
+    still = admin.get(f"/api/v1/review/versions/{version['id']}/stills/5").json()
+    assert (still["width"], still["height"]) == (655, 480)  # 720 x 10/11 square pixels, as the renditions
+    got = tmp_path / "dv.png"
+    got.write_bytes(fetch(still["url"], api_url).content)
+    size = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0",
+                           str(got)], capture_output=True, text=True, check=True).stdout.strip()
+    assert size == "655,480"

@@ -26,7 +26,7 @@ T ?= tests
 WORKERS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install up down status test clean-test chaos bench-upload bench-transcode
+.PHONY: help install up down status test clean-test chaos bench-upload bench-transcode bench-still
 
 include deploy/images.mk
 
@@ -85,3 +85,6 @@ bench-upload: up ## upload benchmark against the `make up` stack (BENCH_ARGS="--
 
 bench-transcode: up ## transcode benchmark against the `make up` stack (BENCH_ARGS="--order platform-first ...")
 	@cd $(ROOT) && $(PYTHON) bench/transcode/run.py --data $(DATA) $(BENCH_ARGS)
+
+bench-still: up ## exact-still benchmark (cold, cached, raw ffmpeg) against the `make up` stack (best with WORKERS=0)
+	@cd $(ROOT) && $(PYTHON) bench/still/run.py --data $(DATA) $(BENCH_ARGS)

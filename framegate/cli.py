@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from framegate import cli_approval, cli_dashboard, cli_links, cli_notes, cli_notify, config
+from framegate import cli_approval, cli_dashboard, cli_links, cli_notes, cli_notify, cli_stills, config
 from framegate.config import FramegateError
 from framegate.client import ApiClient
 from framegate.progress import format_bytes, format_duration, format_fps, progress_for
@@ -513,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_notes.add_commands(commands)
     cli_notify.add_commands(commands)
     cli_dashboard.add_commands(commands)
+    cli_stills.add_commands(commands)
     return parser
 
 

@@ -258,6 +258,22 @@ class ApiClient:
         return self.request("GET", f"/api/v1/review/versions/{version_id}/notes/export", params={"format": fmt},
                             raw=True)
 
+    # Exact stills (frame N of the master) ------------------------------------------
+    def still(self, version_id: str, frame: int) -> dict:
+        """{frame, url, width, height, …}: a signed CDN URL of the frame's PNG (cut now if new)."""
+        return self.request("GET", f"/api/v1/review/versions/{version_id}/stills/{frame}")
+
+    def fetch_signed(self, url: str) -> bytes:
+        """The bytes behind a signed CDN URL (absolute, or a path on the platform's address)."""
+        full = url if url.startswith(("http://", "https://")) else self.url + url
+        try:
+            resp = self.session.get(full, timeout=self.timeout)
+        except (requests.ConnectionError, requests.Timeout) as err:
+            raise Unreachable(unreachable_message(full, err)) from None
+        if resp.status_code != 200:
+            raise ApiError(resp.status_code, "cdn_refused", f"The CDN answered HTTP {resp.status_code} for the still.")
+        return resp.content
+
     # Through a review link, as a reviewer without an account --------------------
     # The session is a cookie this client's HTTP session keeps between calls.
     def open_link(self, token: str, name: str, email: str, password: str | None = None) -> dict:

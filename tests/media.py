@@ -391,3 +391,97 @@ def make_exr(dirpath: Path | str) -> Path:
                    ["-f", "lavfi", "-i", "color=c=black:s=64x32:d=1", "-vf",
                     f"format=gbrpf32le,geq=r={level}:g={level}:b={level}",
                     "-frames:v", "1", "-update", "1", "-c:v", "exr"])
+
+
+# --- masters whose every frame carries its own index --------------------------
+# The index is drawn as 16 blocks across the middle band of the picture (30 %
+# to 70 % of its height), most significant bit first, white for 1 and black for
+# 0, over testsrc2's moving colours: tests/browser/framecode.read_indexes reads
+# it back. Neighbouring frames differ in both, so a still of the wrong frame
+# is far from the right one.
+INDEX_BITS = 16
+
+
+def _index_boxes() -> str:
+    band = "y=ih*0.3:h=ih*0.4"
+    boxes = [f"drawbox=x=0:{band}:w=iw:color=black:t=fill"]
+    for i in range(INDEX_BITS):
+        boxes.append(f"drawbox=x=iw*{i}/{INDEX_BITS}:{band}:w=iw/{INDEX_BITS}+1:color=white:t=fill:"
+                     f"enable='mod(floor(n/{2 ** (INDEX_BITS - 1 - i)}),2)'")
+    return ",".join(boxes)
+
+
+def _indexed_source(rate: str, seconds: float, size: str = SIZE) -> list[str]:
+    return [*_video_source(rate, seconds, size), "-vf", "format=yuv420p," + _index_boxes()]
+
+
+def make_indexed_25(dirpath: Path | str) -> Path:
+    """2 s of H.264 at 25 fps, one keyframe and B-frames (long GOP), frame index burned in."""
+    return _ffmpeg(dirpath, "indexed_25.mp4",
+                   [*_indexed_source("25", 2), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+
+
+def make_indexed_2997_df(dirpath: Path | str) -> Path:
+    """2 s of H.264 at 30000/1001 in MOV with drop-frame timecode 01:00:00;00, index burned in."""
+    return _ffmpeg(dirpath, "indexed_2997_df.mov",
+                   [*_indexed_source("30000/1001", 2), "-c:v", "libx264", "-preset", "veryfast",
+                    "-pix_fmt", "yuv420p", "-timecode", "01:00:00;00"])
+
+
+def make_indexed_prores(dirpath: Path | str) -> Path:
+    """1 s of ProRes 422 (10-bit 4:2:2) at 24000/1001 in MOV, index burned in."""
+    return _ffmpeg(dirpath, "indexed_prores.mov",
+                   [*_indexed_source("24000/1001", 1), "-c:v", "prores_ks", "-profile:v", "0",
+                    "-pix_fmt", "yuv422p10le"])
+
+
+def make_indexed_hevc(dirpath: Path | str) -> Path:
+    """2 s of HEVC at 25 fps (long GOP, B-frames) in MP4, index burned in."""
+    return _ffmpeg(dirpath, "indexed_hevc.mp4",
+                   [*_indexed_source("25", 2), "-c:v", "libx265", "-preset", "ultrafast",
+                    "-x265-params", "log-level=error:bframes=3:keyint=250", "-pix_fmt", "yuv420p",
+                    "-tag:v", "hvc1"])
+
+
+def make_indexed_rotated(dirpath: Path | str) -> Path:
+    """1 s of landscape-coded H.264 at 30 fps turned 90 degrees clockwise by its
+    track matrix (see make_rotated_phone), index burned in across the coded picture."""
+    plain = _ffmpeg(dirpath, "indexed_unrotated.mp4",
+                    [*_indexed_source("30", 1), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"])
+
+    def build(tmp: Path) -> None:
+        data = plain.read_bytes()
+        at = data.index(_IDENTITY_MATRIX, data.index(b"tkhd"))
+        clockwise = struct.pack(">9i", 0, 1 << 16, 0, -1 << 16, 0, 0, 90 << 16, 0, 1 << 30)
+        tmp.write_bytes(data[:at] + clockwise + data[at + len(clockwise):])
+
+    return _cached(dirpath, "indexed_rot90.mp4", build)
+
+
+def make_indexed_odd_size(dirpath: Path | str) -> Path:
+    """1 s of 161x91 RGB (QuickTime Animation) at 25 fps in MOV, index burned in."""
+    return _ffmpeg(dirpath, "indexed_odd_161x91.mov",
+                   [*_video_source("25", 1, "161x91"), "-vf",
+                    "format=yuv444p," + _index_boxes()
+                    + ",scale=in_color_matrix=bt709:in_range=tv:out_range=pc,format=rgb24",
+                    "-c:v", "qtrle"])
+
+
+def make_indexed_hdr(dirpath: Path | str) -> Path:
+    """1 s of 10-bit HEVC tagged BT.2020 / PQ (HDR10) at 25 fps, index burned in."""
+    return _ffmpeg(dirpath, "indexed_hdr_pq.mp4",
+                   [*_indexed_source("25", 1), "-c:v", "libx265", "-preset", "ultrafast",
+                    "-x265-params", "log-level=error", "-pix_fmt", "yuv420p10le",
+                    "-color_primaries", "bt2020", "-color_trc", "smpte2084",
+                    "-colorspace", "bt2020nc", "-tag:v", "hvc1"])
+
+
+INDEXED: dict[str, Callable[[Path | str], Path]] = {
+    "25 fps H.264": make_indexed_25,
+    "29.97 DF": make_indexed_2997_df,
+    "ProRes": make_indexed_prores,
+    "HEVC": make_indexed_hevc,
+    "rotated": make_indexed_rotated,
+    "odd size": make_indexed_odd_size,
+    "HDR PQ": make_indexed_hdr,
+}

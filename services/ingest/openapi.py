@@ -142,6 +142,7 @@ def openapi_document() -> dict:
                     "id": {"type": "string"}, "project_id": {"type": "string"}, "asset_id": {"type": "string"},
                     "asset_name": {"type": "string"}, "number": {"type": "integer"}, "status": {"type": "string"},
                     "filename": {"type": "string"}, "size": {"type": "integer"}, "sha256": {"type": "string"},
+                    "master_key": {"type": ["string", "null"]},
                     "facts": {"type": "object"}, "created_at": {"type": "string"}}},
                 "Completion": {"type": "object", "properties": {
                     "upload_id": {"type": "string"}, "filename": {"type": "string"},

@@ -39,6 +39,8 @@ def version_view(v: dict, states: list[dict] | None = None, progress: dict | Non
         "filename": v["filename"],
         "size": v["size"],
         "sha256": v["sha256"],
+        # Where the master is kept in the masters bucket: the review service cuts exact stills from it.
+        "master_key": v.get("master_key"),
         "facts": v.get("facts", {}),
         "created_at": _iso(v.get("created_at")),
         "created_by": v.get("created_by"),

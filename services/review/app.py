@@ -23,7 +23,8 @@ from .notes_api import notes_blueprint
 from .openapi import review_openapi_document
 from .origin import origin_blueprint
 from .pages import pages_blueprint
-from .stills import stills_for
+from .stills import ExactStills, stills_for
+from .stills_api import stills_blueprint
 
 REPO = Path(__file__).resolve().parents[2]
 HLSJS_DEFAULT = REPO / ".cache" / "npm" / "node_modules" / "hls.js" / "dist" / "hls.min.js"
@@ -66,5 +67,7 @@ def create_app(settings=None) -> Flask:
     app.register_blueprint(pages_blueprint(settings, db, ingest))
     app.register_blueprint(notes_blueprint(db, ingest, stills_for(store)))
     app.register_blueprint(links_blueprint(settings, db, ingest))
-    app.register_blueprint(link_reviewer_blueprint(settings, db, ingest))
+    exact = ExactStills(store, settings.bucket("masters"), settings.bucket("renditions"))
+    app.register_blueprint(stills_blueprint(settings, ingest, exact))
+    app.register_blueprint(link_reviewer_blueprint(settings, db, ingest, exact))
     return app

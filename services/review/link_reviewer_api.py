@@ -6,6 +6,7 @@ its password if set, a name and an e-mail → a viewing session):
     POST /api/v1/review/links/<token>/sessions                {name, email, password?} → session cookie
     GET  /api/v1/review/link-sessions/<link_id>/playback      fresh short-lived CDN URLs (410 once closed)
     GET  /api/v1/review/link-sessions/<link_id>/version       the version's status for the player
+    GET  /api/v1/review/link-sessions/<link_id>/stills/<n>    frame n from the master (stills_api)
     GET  /api/v1/review/link-sessions/<link_id>/notes         the notes this link's audience may see
     POST /api/v1/review/link-sessions/<link_id>/notes         a note (if the link allows comments)
     POST /api/v1/review/link-sessions/<link_id>/notes/<note_id>/replies
@@ -33,6 +34,7 @@ from .links_api import refused_response
 from .notes_api import change_status, edit_note, members_of, new_note, new_reply, revisions_view
 from .notes_rules import NoteRefused, visible_notes, visible_to
 from .pages import harden, link_notes_config, player_config
+from .stills_api import frame_number, still_answer
 from .watching import BadRanges, check_ranges, merge_ranges
 
 
@@ -40,7 +42,7 @@ def cookie_name(link_id: str) -> str:
     return f"framegate_link_{link_id}"
 
 
-def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
+def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> Blueprint:
     bp = Blueprint("link_reviewer", __name__, template_folder="templates")
     secure_cookie = settings.public_url.startswith("https://")
     harden(bp, settings)
@@ -107,7 +109,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
             "version_url": f"/api/v1/review/link-sessions/{link['_id']}/version",
             "playback_url": f"/api/v1/review/link-sessions/{link['_id']}/playback",
             "progress_url": f"/api/v1/review/link-sessions/{link['_id']}/progress",
-        }
+        } | ({"stills_url": f"/api/v1/review/link-sessions/{link['_id']}/stills/"} if stills else {})
         # The team's notes panel, on this link session's notes API (it lists only this link's audience's notes).
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,
@@ -161,6 +163,14 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient) -> Blueprint:
         found = version_for(session)
         keep = ("id", "asset_name", "number", "status", "progress", "failure", "renditions", "filename", "facts")
         return jsonify({k: found.get(k) for k in keep})
+
+    @bp.get("/api/v1/review/link-sessions/<link_id>/stills/<frame>")
+    @public
+    def still(link_id, frame):
+        _, session = reviewer_session(link_id)
+        if stills is None:
+            raise ApiError(404, "no_stills", "This server cuts no stills.")
+        return still_answer(settings, stills, version_for(session), frame_number(frame))
 
     @bp.get("/api/v1/review/link-sessions/<link_id>/notes")
     @public

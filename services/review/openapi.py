@@ -72,6 +72,12 @@ def review_openapi_document() -> dict:
             sessions + "/download": {"parameters": _path("link_id"), "post": _reviewer(_op(
                 "A short-lived signed URL of the proxy MP4 (if the link allows downloads; logged)", "200", OBJ,
                 errors=(401, 403, 404, 409, 410)))},
+            "/api/v1/review/versions/{version_id}/stills/{frame}": {"parameters": _path("version_id", "frame"), "get": _op(
+                "Frame N of the master as a lossless PNG: a signed CDN URL (cut now if new)", "200", OBJ,
+                errors=(400, 401, 404, 502, 504))},
+            sessions + "/stills/{frame}": {"parameters": _path("link_id", "frame"), "get": _reviewer(_op(
+                "Frame N of the link's version as a lossless PNG: a signed CDN URL", "200", OBJ,
+                errors=(400, 401, 404, 410, 502, 504)))},
             sessions + "/progress": {"parameters": _path("link_id"), "post": _reviewer(_op(
                 "Frame ranges played (ended: true when the viewing ends)", "200", OBJ, OBJ, errors=(400, 401, 403, 410)))},
         },

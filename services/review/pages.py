@@ -105,6 +105,9 @@ def player_config(settings, version: dict) -> dict:
         "image": stored("image"),
         "waveform": stored("waveform"),
         "filmstrip": base + vtt,
+        # Frame N from the master when paused (stills_api); the link page asks through its session.
+        "stills_url": f"/api/v1/review/versions/{version['id']}/stills/"
+        if (facts.get("kind") or "video") == "video" else None,
         "fps": facts.get("fps") or "25/1",
         "drop_frame": bool(facts.get("drop_frame")),
         "start_timecode": facts.get("start_timecode"),
@@ -268,7 +271,28 @@ def pages_blueprint(settings, db, ingest) -> Blueprint:
                                player=player_config(settings, version),
                                notes=notes_config(version, g.user, csrf_token_for(g.session_token)))
 
+    @bp.get("/compare/<version_a>/<version_b>")
+    @page
+    def compare(version_a, version_b):
+        versions = [fetch(ingest.version, version_a), fetch(ingest.version, version_b)]
+        found = fetch(ingest.project, versions[0]["project_id"])
+        return render_template("compare.html", versions=versions, project=found,
+                               compare=compare_config(versions))
+
     return bp
+
+
+def compare_config(versions: list[dict]) -> dict:
+    """What compare.js needs of the two versions: their exact stills' API and their frames."""
+    sides = []
+    for version in versions:
+        facts = version.get("facts") or {}
+        sides.append({"version_id": version["id"], "label": f"{version['asset_name']} v{version['number']}",
+                      "stills_url": f"/api/v1/review/versions/{version['id']}/stills/",
+                      "frames": facts.get("frames"), "fps": facts.get("fps") or "25/1",
+                      "drop_frame": bool(facts.get("drop_frame")), "start_timecode": facts.get("start_timecode"),
+                      "kind": facts.get("kind") or "video"})
+    return {"a": sides[0], "b": sides[1]}
 
 
 class _Respond(Exception):

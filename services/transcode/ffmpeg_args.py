@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
+from services.common.picture import colour_filters, rotation_filters as _rotation_filters
 from services.transcode.audio_mix import stereo_mix
 from services.transcode.job import Source
 from services.transcode.ladder import AUDIO_KBPS, SEGMENT_SECONDS, Ladder, choose_ladder, scaled_size
@@ -40,17 +41,6 @@ INPUT_FORMATS = ("mov", "mp4", "m4a", "3gp", "3g2", "mj2", "matroska", "webm", "
                  "mpegts", "wav", "aiff", "flac", "mp3", "ogg", "png_pipe", "jpeg_pipe",
                  "tiff_pipe", "exr_pipe", "image2")
 
-# ffprobe colour tags that need no conversion to reach BT.709 (None = untagged).
-_BT709_LIKE = {None, "bt709"}
-_HDR_TRANSFERS = {"smpte2084": "smpte2084", "arib-std-b67": "arib-std-b67"}
-# ffprobe tag -> zscale name, for the SDR sources zscale converts.
-_ZSCALE_MATRIX = {"bt709": "709", "smpte170m": "170m", "bt470bg": "470bg",
-                  "bt2020nc": "2020_ncl", "bt2020c": "2020_cl"}
-_ZSCALE_PRIMARIES = {"bt709": "709", "smpte170m": "170m", "bt470bg": "bt470bg",
-                     "bt2020": "2020", "smpte240m": "240m"}
-_ZSCALE_TRANSFER = {"bt709": "709", "smpte170m": "601", "bt470bg": "601", "bt2020-10": "2020_10",
-                    "bt2020-12": "2020_12", "iec61966-2-1": "iec61966-2-1",
-                    "smpte2084": "smpte2084", "arib-std-b67": "arib-std-b67"}
 # JPEG (JFIF) is BT.601 full range; rungs are BT.709 limited range.
 _JPEG_SCALE = "in_color_matrix=bt709:out_color_matrix=bt601:in_range=tv:out_range=pc"
 
@@ -220,51 +210,9 @@ def pixel_shape_note(source: Source, width: int, height: int) -> str:
             f"show it at {width}x{height} with square pixels.")
 
 
-def _rotation_filters(rotation: int) -> list[str]:
-    """Turn the picture upright; autorotate is off so this is the only rotation."""
-    return {90: ["transpose=clock"], 180: ["hflip", "vflip"], 270: ["transpose=cclock"]}.get(
-        rotation, [])
-
-
 def _retime_filters(fps: Fraction) -> list[str]:
     # Frame N at exactly N / fps: a time base of 1/numerator, `denominator` ticks a frame.
     return [f"settb=1/{fps.numerator}", f"setpts=N*{fps.denominator}"]
-
-
-def colour_filters(source: Source) -> tuple[list[str], str | None]:
-    """Filters that bring the picture to BT.709 SDR at source size, and a note if they did."""
-    transfer = source.color_transfer
-    if transfer in _HDR_TRANSFERS:
-        matrix = _ZSCALE_MATRIX.get(source.color_space or "bt2020nc", "2020_ncl")
-        primaries = _ZSCALE_PRIMARIES.get(source.color_primaries or "bt2020", "2020")
-        name = "PQ (HDR10)" if transfer == "smpte2084" else "HLG"
-        return ([f"zscale=transferin={transfer}:matrixin={matrix}:primariesin={primaries}:"
-                 f"rangein={_zrange(source)}:transfer=linear:npl=100",
-                 "format=gbrpf32le", "zscale=primaries=709",
-                 "tonemap=tonemap=hable:desat=0",
-                 "zscale=transfer=709:matrix=709:range=limited", "format=yuv420p"],
-                f"{name} HDR master: the renditions are tone-mapped to SDR BT.709 "
-                "(Hable curve, 100 nits); highlights and saturated colours will look "
-                "different from an HDR display.")
-    tags = (source.color_space, source.color_primaries, transfer)
-    if all(tag in _BT709_LIKE for tag in tags) and source.color_range != "pc":
-        return [], None  # untagged is taken as BT.709: no conversion, no shift
-    known = (source.color_space in _ZSCALE_MATRIX or source.color_space is None,
-             source.color_primaries in _ZSCALE_PRIMARIES or source.color_primaries is None,
-             transfer in _ZSCALE_TRANSFER or transfer is None)
-    if not all(known):
-        return [], (f"Colour tags {'/'.join(str(t) for t in tags)} are not ones we convert; "
-                    "the picture was treated as BT.709 and may look shifted.")
-    matrix = _ZSCALE_MATRIX.get(source.color_space or "bt709")
-    primaries = _ZSCALE_PRIMARIES.get(source.color_primaries or "bt709")
-    trc = _ZSCALE_TRANSFER.get(transfer or "bt709")
-    return ([f"zscale=matrixin={matrix}:primariesin={primaries}:transferin={trc}:"
-             f"rangein={_zrange(source)}:matrix=709:primaries=709:transfer=709:range=limited",
-             "format=yuv420p"], None)
-
-
-def _zrange(source: Source) -> str:
-    return "full" if source.color_range == "pc" else "limited"
 
 
 # Both matrices set, so swscale never converts between them: left to itself it

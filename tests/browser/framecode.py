@@ -50,17 +50,17 @@ def read_indexes(path: Path) -> list[int]:
     return indexes
 
 
-def make_renditions(master: Path, out: Path, rate: str) -> dict[str, Path]:
+def make_renditions(master: Path, out: Path, rate: str, rungs=RUNGS) -> dict[str, Path]:
     """The HLS fMP4 ladder in one ffmpeg command, then poster and filmstrip.
 
     Returns {key below <project>/<version>/: file}. Keyframes every second in
     every rung, so both segments of a rung start on the same frame.
     """
     out.mkdir(parents=True, exist_ok=True)
-    split = f"[0:v]split={len(RUNGS)}" + "".join(f"[s{i}]" for i in range(len(RUNGS)))
-    scales = "".join(f";[s{i}]scale={w}:{h}[v{i}]" for i, (_, w, h, _) in enumerate(RUNGS))
+    split = f"[0:v]split={len(rungs)}" + "".join(f"[s{i}]" for i in range(len(rungs)))
+    scales = "".join(f";[s{i}]scale={w}:{h}[v{i}]" for i, (_, w, h, _) in enumerate(rungs))
     args = [*FFMPEG, "-i", str(master), "-filter_complex", split + scales]
-    for i, (_, _, _, bitrate) in enumerate(RUNGS):
+    for i, (_, _, _, bitrate) in enumerate(rungs):
         args += ["-map", f"[v{i}]", f"-b:v:{i}", bitrate]
     args += ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-r", rate,
              "-force_key_frames", "expr:gte(t,n_forced*1)", "-sc_threshold", "0",
@@ -68,12 +68,12 @@ def make_renditions(master: Path, out: Path, rate: str) -> dict[str, Path]:
              "-hls_fmp4_init_filename", "init.mp4", "-start_number", "1",
              "-hls_segment_filename", str(out / "hls" / "%v" / "seg_%05d.m4s"),
              "-master_pl_name", "master.m3u8",
-             "-var_stream_map", " ".join(f"v:{i},name:{name}" for i, (name, *_rest) in enumerate(RUNGS)),
+             "-var_stream_map", " ".join(f"v:{i},name:{name}" for i, (name, *_rest) in enumerate(rungs)),
              str(out / "hls" / "%v" / "index.m3u8")]
     subprocess.run(args, check=True, capture_output=True, timeout=300)
     # With several variants ffmpeg names the init files init_<n>.mp4; the
     # contract's layout is <rung>/init.mp4.
-    for i, (name, *_rest) in enumerate(RUNGS):
+    for i, (name, *_rest) in enumerate(rungs):
         rung = out / "hls" / name
         (rung / f"init_{i}.mp4").rename(rung / "init.mp4")
         playlist = rung / "index.m3u8"

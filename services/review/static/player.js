@@ -13,6 +13,7 @@ import { makeShuttle } from "./shuttle.js";
 import { onVersion, renditionUrl } from "./player-status.js";
 import { framesToSmpte, parseRate, smpteToFrames } from "./timecode.js";
 import { fetchWaveform, WaveformView } from "./waveform.js";
+import { ExactFrame } from "./player-exact.js";
 
 const EPS = 1e-3;  // of a frame: absorbs float error in media times
 const config = JSON.parse(document.getElementById("player-data").textContent);
@@ -35,6 +36,10 @@ const state = {
   loaded: false,         // the first frame has arrived (loadeddata)
 };
 window.framegatePlayer = state;  // for tests and the console
+// The master's own frame on a canvas over the video whenever the player rests on one.
+const exact = config.stills_url
+  ? new ExactFrame({ stage: $("stage"), video, stillsUrl: config.stills_url, root, zoomButton: $("zoom") })
+  : null;
 const frameListeners = [];  // player.onFrame: the notes panel follows the frame on screen
 
 const frameAt = (t) => Math.max(0, Math.floor((t - (state.firstFrameTime || 0)) * rate.num / rate.den + EPS));
@@ -59,6 +64,10 @@ function settle() {
   const settled = state.loaded && video.paused && !video.seeking && !state.awaitingFrame && state.shuttle === 0
     && state.pendingLevel === null;
   root.dataset.settled = settled ? "1" : "0";
+  if (exact) {
+    if (settled) exact.settle(state.frame);
+    else if (!video.paused || state.shuttle !== 0 || exact.frame !== state.frame) exact.hide();
+  }
   $("play").textContent = video.paused && state.shuttle >= 0 ? "Play" : "Pause";
 }
 
@@ -96,6 +105,7 @@ video.addEventListener("ended", () => { state.shuttle = 0; settle(); });
 // Commands ---------------------------------------------------------------------
 function seekToFrame(n) {
   n = clampFrame(n);
+  if (exact && exact.frame !== n) exact.hide();
   state.target = n;
   state.awaitingFrame = true;
   root.dataset.settled = "0";
@@ -149,6 +159,8 @@ document.addEventListener("keydown", (event) => {
     ArrowRight: () => step(event.shiftKey ? 10 : 1),
     Home: () => { pause(); seekToFrame(0); },
     End: () => { pause(); seekToFrame(totalFrames() - 1); },
+    z: () => exact && exact.toggleZoom(), Z: () => exact && exact.toggleZoom(),
+    Escape: () => exact && exact.zoomed && exact.setZoom(false),
   };
   const action = actions[event.key];
   if (action) { event.preventDefault(); action(); }

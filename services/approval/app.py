@@ -14,7 +14,7 @@ from services.common.mongo import connect, ensure_indexes, ping
 from services.common.outbox import outbox_indexes
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, install_common, json_body, public
+from services.common.web import SERVICE_READER, ApiError, install_common, json_body, public, service_key
 
 from . import certificates, handlers, store
 from .gates import GateError
@@ -57,7 +57,8 @@ def create_app(settings=None) -> Flask:
             signing_key(db, settings.public_url)  # made at first start, never again
             app.config["prepared"] = True
 
-    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping})
+    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping},
+                   reader_key=service_key(settings.secret_key))  # review and ingest ask what is locked
 
     @app.errorhandler(GateError)
     def gate_error(err: GateError):
@@ -124,6 +125,15 @@ def create_app(settings=None) -> Flask:
     def stage(project_id):
         project_for_caller(project_id)
         return jsonify(handlers.stage_view(ctx, project_id, request.args.get("stage") or None))
+
+    @app.get(f"{PREFIX}/projects/<project_id>/locks")
+    def locks(project_id):
+        # Review and ingest ask this (with the service key) before every change
+        # to a version's record; members may ask too.
+        if g.user is not SERVICE_READER:
+            project_for_caller(project_id)
+        version_id = request.args.get("version_id") or None
+        return jsonify(handlers.locks(ctx, project_id, version_id))
 
     @app.post(f"{PREFIX}/projects/<project_id>/advance")
     def advance(project_id):

@@ -272,3 +272,14 @@ def stage_view(ctx: Context, project_id: str, stage_name: str | None = None) -> 
         "changes_requested_by": state.changes_by, "closed": state.status == "closed",
         "certificate_id": store.certificate_id(ctx.db, gate_id) if state.status == "closed" else None,
     }
+
+
+def locks(ctx: Context, project_id: str, version_id: str | None = None) -> dict:
+    """What is frozen: the version's lock (the closure of the first gate that approved it).
+
+    The closure is the lock, not the `version_locked` event that follows it, so
+    the answer is right from the moment the gate closes."""
+    closure = store.version_lock(ctx.db, project_id, version_id) if version_id else None
+    return {"project_id": project_id, "version": None if closure is None else {
+        "version_id": closure["version_id"], "version_number": closure["version_number"],
+        "gate_id": closure["_id"], "stage": closure["stage"], "locked_at": store.iso(closure["closed_at"])}}

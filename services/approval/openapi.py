@@ -53,6 +53,8 @@ def openapi_document() -> dict:
                 body=_body(["version_id"], version_id=STR))},
             f"{A}/projects/{{project_id}}/stage": {"get": _op(
                 "The current stage (or ?stage=NAME): rule, version, approvers with decisions, pending, closed")},
+            f"{A}/projects/{{project_id}}/locks": {"get": _op(
+                "What is frozen: ?version_id= gives the version's lock (gate, stage, locked_at) or null")},
             f"{A}/projects/{{project_id}}/advance": {"post": _op(
                 "Move past the current stage; 409 naming who is pending while its gate is open")},
             f"{A}/gates/{{gate_id}}/decisions": {"post": _op(

@@ -15,7 +15,7 @@ from services.common.settings import load_settings
 from services.common.storage import ObjectStore
 from services.common.web import ApiError, install_common, public, service_key
 
-from . import links_store, notes_store
+from . import approval_locks, links_store, notes_store
 from .ingest_client import IngestClient
 from .link_reviewer_api import link_reviewer_blueprint
 from .links_api import links_blueprint
@@ -38,6 +38,8 @@ def create_app(settings=None) -> Flask:
     store = ObjectStore(settings)
     ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url,
                           reader_key=service_key(settings.secret_key))
+    approval_locks.install(app, approval_locks.ApprovalLocks(
+        os.environ.get("FRAMEGATE_APPROVAL_URL") or settings.public_url, service_key(settings.secret_key)))
     hlsjs = Path(os.environ.get("FRAMEGATE_HLSJS_PATH") or HLSJS_DEFAULT)
 
     @app.before_request

@@ -19,7 +19,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from services.common.events import NoteAdded, NoteReplied, event_id_for
 from services.common.web import ApiError, json_body
 
-from . import markers, notes_store
+from . import approval_locks, markers, notes_store
 from .ingest_client import IngestClient, IngestNotFound
 from .notes_rules import NoteRefused, check_drawing, check_frames, check_status, check_text, check_visibility, mentioned
 
@@ -80,6 +80,7 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
         note, _ = note_of(note_id)
         if note["author"].get("user_id") != g.user.id and not g.user.is_admin:
             raise ApiError(403, "not_your_note", "Only its author can edit a note; reply to it instead.")
+        approval_locks.ensure_note_may_change(note)
         change = {}
         if "text" in body:
             change["text"] = check_text(body["text"])
@@ -97,6 +98,7 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
         status = check_status(body.get("status"))
         if notes_store.current_revision(db, note_id).status == status:
             return jsonify(notes_store.note_view(db, note_id)), 200
+        approval_locks.ensure_note_may_change(note)
         name = author()["name"]
         notes_store.add_revision(db, note_id, {"status": status}, by=name,
                                  event_for=notes_store.status_event(note, name))
@@ -164,7 +166,8 @@ def new_note(db, version: dict, body: dict, who: dict, author_key: str, members,
             "version_id": version_id, "parent_id": None, "frame": frame, "to_frame": to_frame,
             "timecode": clock.timecode(frame), "to_timecode": clock.timecode(to_frame) if to_frame is not None else None,
             "text": text, "status": "open", "visibility": visibility, "drawing": drawing, "author": who,
-            "mentions": mentions, "link_id": link_id}
+            "mentions": mentions, "link_id": link_id,
+            "post_approval": approval_locks.mark_for_new_note(version)}
     event = NoteAdded(event_id=event_id_for("note_added", note_id), project_id=version["project_id"],
                       note_id=note_id, asset_id=version["asset_id"], version_id=version_id, frame=frame,
                       to_frame=to_frame, timecode=note["timecode"], text=text, visibility=visibility,
@@ -189,7 +192,9 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
     doc = {"_id": reply_id, "project_id": parent["project_id"], "asset_id": parent["asset_id"],
            "version_id": parent["version_id"], "parent_id": parent["_id"], "frame": parent["frame"],
            "to_frame": parent.get("to_frame"), "timecode": parent["timecode"], "text": text, "status": "open",
-           "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "link_id": link_id}
+           "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "link_id": link_id,
+           "post_approval": approval_locks.mark_for_new_note({"project_id": parent["project_id"],
+                                                               "id": parent["version_id"]})}
     event = NoteReplied(event_id=event_id_for("note_replied", reply_id), project_id=parent["project_id"],
                         note_id=reply_id, parent_note_id=parent["_id"], asset_id=parent["asset_id"],
                         version_id=parent["version_id"], text=text, visibility=visibility,

@@ -170,4 +170,6 @@ def _view(note: dict, now_reads: Revision, revisions: int) -> dict:
         "author_email": note["author"]["email"], "link_id": note.get("link_id"),
         "mentions": note.get("mentions", []), "created_at": note["created_at"].isoformat(),
         "edited": revisions > 1, "revisions": revisions, "replies": [],
+        # added after the version's gate closed: the record of a retroactive request
+        "post_approval_scope_change": bool(note.get("post_approval")), "post_approval": note.get("post_approval"),
     }

@@ -1,0 +1,85 @@
+"""What approval has frozen, as review needs to know it before a note changes.
+
+Once a gate closes, the version it approved is locked: the notes it had then
+are part of the approved record and cannot be edited or change status. Notes
+added afterwards are allowed but carry a "post-approval scope change" mark
+(the record of a retroactive request), and replies to them are ordinary.
+
+Review asks approval's API at the moment of each write instead of keeping a
+copy built from `version_locked` events: the event arrives a moment after the
+closure, and an edit or an unmarked note landing in that moment would change
+the approved record without a trace; the closure itself is the only answer
+that is right from the instant the gate closes. Reads never ask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import requests
+from flask import current_app
+
+from services.common.web import SERVICE_KEY_HEADER, ApiError
+
+EXTENSION = "framegate_approval_locks"
+
+
+@dataclass(frozen=True)
+class VersionLock:
+    gate_id: str
+    stage: str
+    locked_at: str  # ISO 8601 UTC, the gate's closure
+
+    def as_mark(self) -> dict:
+        """What a note added after the lock keeps about it."""
+        return {"gate_id": self.gate_id, "stage": self.stage, "locked_at": self.locked_at}
+
+
+class ApprovalLocks:
+    """Asks approval (as the read-only service) whether a version is locked."""
+
+    def __init__(self, base_url: str, reader_key: str, timeout: float = 10.0):
+        self.base = base_url.rstrip("/")
+        self.reader_key = reader_key
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.http.trust_env = False  # loopback calls never go through a proxy
+
+    def lock_of(self, project_id: str, version_id: str) -> VersionLock | None:
+        try:
+            response = self.http.get(f"{self.base}/api/v1/approval/projects/{project_id}/locks",
+                                     params={"version_id": version_id}, timeout=self.timeout,
+                                     headers={SERVICE_KEY_HEADER: self.reader_key})
+            response.raise_for_status()
+            found = response.json()["version"]
+        except (requests.RequestException, ValueError, KeyError):
+            # Without an answer a change might break an approved record: refuse, retryably.
+            raise ApiError(503, "approval_unavailable", "Cannot check the version's approval right now; "
+                           "try again in a moment.", retry_after=2) from None
+        return None if found is None else VersionLock(found["gate_id"], found["stage"], found["locked_at"])
+
+
+def install(app, locks: ApprovalLocks) -> None:
+    app.extensions[EXTENSION] = locks
+
+
+def _locks() -> ApprovalLocks | None:
+    return current_app.extensions.get(EXTENSION)
+
+
+def mark_for_new_note(version: dict) -> dict | None:
+    """The post-approval mark a new note on this version carries, or None while it is not locked."""
+    locks = _locks()
+    lock = locks.lock_of(version["project_id"], version["id"]) if locks else None
+    return lock.as_mark() if lock else None
+
+
+def ensure_note_may_change(note: dict) -> None:
+    """Refuse (409) an edit or status change of a note that is part of an approved record."""
+    locks = _locks()
+    lock = locks.lock_of(note["project_id"], note["version_id"]) if locks else None
+    if lock is None or note.get("post_approval"):
+        return  # notes added after the approval are the team's to handle
+    raise ApiError(409, "version_locked", f"This version was approved at stage {lock.stage!r} "
+                   f"({lock.locked_at}); its notes from before the approval cannot change. "
+                   "Add a new note instead: it is marked as a post-approval scope change.",
+                   gate_id=lock.gate_id, stage=lock.stage, locked_at=lock.locked_at)
+

@@ -126,12 +126,27 @@ def cmd_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+def decide_through_link(args: argparse.Namespace) -> dict:
+    """As a reviewer without an account: open the link (name, e-mail), then decide on its version."""
+    from framegate.cli_links import reviewer_client
+
+    if not (args.name and args.email):
+        raise FramegateError("--link needs --name and --email (the e-mail must be an approver of the gate)")
+    client, token = reviewer_client(args.link)
+    opened = client.open_link(token, args.name, args.email, args.password)
+    return client.request("POST", f"/api/v1/review/link-sessions/{opened['link_id']}/decision", signed_in=False,
+                          json={"decision": args.decision, "reason": args.reason or ""})
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
-    client = ApiClient.from_config()
-    body = {"decision": args.decision, "reason": args.reason or ""}
-    if args.version:
-        body["version_id"] = args.version
-    result = client.request("POST", f"{A}/gates/{args.gate}/decisions", json=body)
+    if args.link:
+        result = decide_through_link(args)
+    else:
+        client = ApiClient.from_config()
+        body = {"decision": args.decision, "reason": args.reason or ""}
+        if args.version:
+            body["version_id"] = args.version
+        result = client.request("POST", f"{A}/gates/{args.gate}/decisions", json=body)
     if args.json:
         _json(result)
     else:
@@ -216,8 +231,13 @@ def register(commands) -> None:
     json_flag(advance)
     advance.set_defaults(handler=cmd_advance)
 
-    approve = commands.add_parser("approve", help="decide on a gate, signed in")
-    approve.add_argument("--gate", required=True, metavar="GATE_ID")
+    approve = commands.add_parser("approve", help="decide on a gate, signed in or through a review link")
+    where = approve.add_mutually_exclusive_group(required=True)
+    where.add_argument("--gate", metavar="GATE_ID", help="signed in")
+    where.add_argument("--link", metavar="URL", help="through a review link that allows approving (no account)")
+    approve.add_argument("--name", help="with --link: your name")
+    approve.add_argument("--email", help="with --link: your e-mail, an approver of the gate")
+    approve.add_argument("--password", help="with --link: the link's password, if it has one")
     approve.add_argument("--decision", required=True, choices=("approve", "changes"))
     approve.add_argument("--reason")
     approve.add_argument("--version", metavar="VERSION_ID", help="refuse unless this is the version up for the gate")

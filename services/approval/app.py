@@ -2,6 +2,7 @@
 (Flask). Routes are thin: decode, check access over ingest's API, call a handler."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 
@@ -14,7 +15,8 @@ from services.common.mongo import connect, ensure_indexes, ping
 from services.common.outbox import outbox_indexes
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import SERVICE_READER, ApiError, install_common, json_body, public, service_key
+from services.common.web import (SERVICE_KEY_HEADER, SERVICE_READER, ApiError, install_common, json_body,
+                                 link_decision_key, public, service_key)
 
 from . import certificates, handlers, store
 from .gates import GateError
@@ -161,6 +163,25 @@ def create_app(settings=None) -> Flask:
                         "stage": handlers.stage_view(ctx, round_doc["project_id"], round_doc["stage"])}), \
             201 if created else 200
 
+    @app.post(f"{PREFIX}/link-decisions")
+    @public  # no user: review's link-decision key, checked here
+    def link_decision():
+        """A link reviewer's decision, sent by review, which checked the link (live, allows
+        approving) and the reviewer's session; the e-mail they gave must be an approver."""
+        given = request.headers.get(SERVICE_KEY_HEADER, "")
+        if not given or not hmac.compare_digest(given, link_decision_key(settings.secret_key)):
+            raise ApiError(401, "unauthorized", "Only the review service records decisions made through links.")
+        body = json_body()
+        fields = {name: text_field(body, name) for name in ("project_id", "version_id", "link_id", "email", "name")}
+        person = handlers.Person(
+            email=fields["email"], name=fields["name"], ip=text_field(body, "ip", required=False),
+            user_agent=text_field(body, "user_agent", required=False), link_id=fields["link_id"])
+        saved, created, stage = handlers.decide_on_version(
+            ctx, fields["project_id"], fields["version_id"], person, text_field(body, "decision"),
+            text_field(body, "reason", required=False))
+        return jsonify({"decision": decision_view(saved), "created": created, "stage": stage}), \
+            201 if created else 200
+
     @app.get(f"{PREFIX}/gates/<gate_id>/certificate")
     def certificate(gate_id):
         closure = store.closure(db, gate_id)
@@ -196,5 +217,5 @@ def create_app(settings=None) -> Flask:
 
 def decision_view(d: dict) -> dict:
     keys = ("gate_id", "stage", "round", "decision", "reason", "version_id", "version_number", "sha256",
-            "name", "email", "decided_at", "ip", "user_agent", "chain_n", "hash")
+            "name", "email", "decided_at", "ip", "user_agent", "chain_n", "hash", "link_id")
     return {"id": d["_id"], **{k: d.get(k) for k in keys}}

@@ -34,6 +34,7 @@ class Person:
     ip: str
     user_agent: str
     roles: frozenset = frozenset()
+    link_id: str | None = None  # decided through this review link, account-free
 
 
 def template(ctx: Context, name: str) -> Template:
@@ -166,6 +167,8 @@ def decide(ctx: Context, gate_id: str, person: Person, decision: str, reason: st
         "name": person.name, "email": person.email.lower(), "decided_at": store.iso(store.now()),
         "ip": person.ip, "user_agent": person.user_agent[:500],
     }
+    if person.link_id:
+        record["link_id"] = person.link_id
     saved = store.insert_decision(ctx.db, record)
     if saved is None:
         raise GateError("decision_raced", "Another decision for this approver landed at the same moment; "
@@ -283,3 +286,17 @@ def locks(ctx: Context, project_id: str, version_id: str | None = None) -> dict:
     return {"project_id": project_id, "version": None if closure is None else {
         "version_id": closure["version_id"], "version_number": closure["version_number"],
         "gate_id": closure["_id"], "stage": closure["stage"], "locked_at": store.iso(closure["closed_at"])}}
+
+
+def decide_on_version(ctx: Context, project_id: str, version_id: str, person: Person, decision: str,
+                      reason: str) -> tuple[dict, bool, dict]:
+    """A decision on whichever gate this version is up for (a review link knows its version,
+    not the gate); (decision, created, the stage as it now stands)."""
+    found = list(ctx.db.approval_rounds.find({"project_id": project_id, "version_id": version_id})
+                 .sort("opened_at", -1).limit(1))
+    if not found:
+        raise GateError("not_up_for_approval", "This version is not up for approval at any stage; "
+                        "ask the production to submit it.", 409)
+    gate_id, stage = found[0]["gate_id"], found[0]["stage"]
+    saved, created = decide(ctx, gate_id, person, decision, reason, version_id)
+    return saved, created, stage_view(ctx, project_id, stage)

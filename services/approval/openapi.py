@@ -61,6 +61,13 @@ def openapi_document() -> dict:
                 "Decide, signed in: approve, or request changes with a reason", ok="201",
                 errors=(400, 401, 403, 404, 409),
                 body=_body(["decision"], decision={"enum": ["approve", "changes"]}, reason=STR, version_id=STR))},
+            f"{A}/link-decisions": {"post": {**_op(
+                "A link reviewer's decision on the gate their version is up for; only review calls this, "
+                "with its link-decision key", ok="201", errors=(400, 401, 403, 409),
+                body=_body(["project_id", "version_id", "link_id", "email", "name", "decision"],
+                           project_id=STR, version_id=STR, link_id=STR, email=STR, name=STR, ip=STR,
+                           user_agent=STR, decision={"enum": ["approve", "changes"]}, reason=STR)),
+                "security": [{"reviewService": []}]}},
             f"{A}/gates/{{gate_id}}/certificate": {"get": _op(
                 "The closed gate's signed certificate (PDF)", media="application/pdf")},
             f"{A}/certificates/verify": {"post": _op(
@@ -70,7 +77,9 @@ def openapi_document() -> dict:
                 "The public verification page (HTML)", errors=(), public=True, media="text/html")},
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "reviewService": {"type": "apiKey", "in": "header",
+                                                  "name": "X-Framegate-Service-Key"}},
             "schemas": {"Error": _body(["error", "message"], error=STR, message=STR)},
         },
     }

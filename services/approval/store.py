@@ -25,6 +25,7 @@ INDEXES = [
     Index("approval_advances", (("project_id", ASC), ("index", ASC)), unique=True),
     Index("approval_certificates", (("gate_id", ASC),), unique=True),
     Index("approval_closures", (("project_id", ASC), ("version_id", ASC))),
+    Index("approval_rounds", (("project_id", ASC), ("version_id", ASC))),
 ]
 CHAIN_RETRIES = 50
 

@@ -44,6 +44,7 @@ def link_view(link: dict, at: datetime | None = None) -> dict:
         "kind": link["kind"], "stage": link["stage"], "brief": link["brief"],
         "expires_at": _iso(link.get("expires_at")), "password": bool(link.get("password_hash")),
         "allowed_domains": link["allowed_domains"], "comments": link["comments"], "download": link["download"],
+        "approve": link.get("approve", False),
         "created_by": link["created_by"]["email"], "created_at": _iso(link.get("created_at")),
         "revoked_at": _iso(link.get("revoked_at")), "state": link_state(link, at or now()),
     }
@@ -77,6 +78,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings
     password = check_new_password(body.get("password"))
     comments = check_flag("comments", body.get("comments"), True)
     download = check_flag("download", body.get("download"), False)
+    approve = check_flag("approve", body.get("approve"), False)  # its reviewers may decide on the gate
     version_id, asset_id = body.get("version_id"), body.get("asset_id")
     if bool(version_id) == bool(asset_id):
         raise LinkRefused(400, "version_or_asset", "Give either 'version_id' (that version) or 'asset_id' "
@@ -99,7 +101,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings
     link = {"_id": links_store.new_id(), "token_sha256": token_digest(link_token), "project_id": project_id,
             "asset_id": asset_id, "version_id": version_id or None, "kind": kind, "stage": stage, "brief": brief,
             "expires_at": expires_at, "password_hash": passwords.hash_password(password, settings) if password else None,
-            "allowed_domains": domains, "comments": comments, "download": download,
+            "allowed_domains": domains, "comments": comments, "download": download, "approve": approve,
             "created_by": {"user_id": user.id, "name": user.name, "email": user.email}, "created_at": at}
     event = LinkCreated(event_id=event_id_for("link_created", link["_id"]), project_id=project_id,
                         link_id=link["_id"], asset_id=asset_id, version_id=link["version_id"], kind=kind,

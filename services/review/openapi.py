@@ -63,6 +63,10 @@ def review_openapi_document() -> dict:
                                   "post": _reviewer(_op("A note through the link", "201", OBJ, OBJ, errors=gone))},
             sessions + "/notes/{note_id}/replies": {"parameters": _path("link_id", "note_id"), "post": _reviewer(
                 _op("A reply through the link", "201", OBJ, OBJ, errors=gone))},
+            sessions + "/decision": {"parameters": _path("link_id"), "post": _reviewer(_op(
+                "Approve or request changes on the gate this session's version is up for (links that allow "
+                "approving; the e-mail given must be an approver)", "201", OBJ, OBJ,
+                errors=(400, 401, 403, 409, 410, 503)))},
             sessions + "/progress": {"parameters": _path("link_id"), "post": _reviewer(_op(
                 "Frame ranges played", "200", OBJ, OBJ, errors=(400, 401, 403, 410)))},
         },

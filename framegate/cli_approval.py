@@ -157,6 +157,27 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    """`archive PROJECT` freezes it; `archive export PROJECT -o FILE.zip` writes its bundle."""
+    if args.words[0] == "export" and len(args.words) == 2:
+        from framegate.archive_export import export_project
+
+        if not args.output:
+            raise FramegateError("archive export PROJECT needs -o FILE.zip")
+        info = export_project(ApiClient.from_config(), args.words[1], Path(args.output))
+        _json(info) if args.json else print(f"{args.words[1]}: archive written to {args.output} "
+                                            f"({info['versions']} versions, {info['certificates']} certificates)")
+        return 0
+    if len(args.words) != 1:
+        raise FramegateError("usage: framegate archive PROJECT | framegate archive export PROJECT -o FILE.zip")
+    client = ApiClient.from_config()
+    result = client.request("POST", f"{A}/projects/{_project_id(client, args.words[0])}/archive")
+    archived = result["archived"]
+    _json(result) if args.json else print(f"{args.words[0]}: archived {archived['archived_at']} "
+                                          f"by {archived['archived_by']}; read-only, its links expired")
+    return 0
+
+
 def cmd_certificate(args: argparse.Namespace) -> int:
     client = ApiClient.from_config()
     if args.certificate_command == "get":
@@ -243,6 +264,15 @@ def register(commands) -> None:
     approve.add_argument("--version", metavar="VERSION_ID", help="refuse unless this is the version up for the gate")
     json_flag(approve)
     approve.set_defaults(handler=cmd_approve)
+
+    archive = commands.add_parser(
+        "archive", help="freeze a project (read-only, links expired), or export its archive bundle",
+        description="framegate archive PROJECT: freeze it. framegate archive export PROJECT -o FILE.zip: "
+                    "a bundle that opens offline in a browser.")
+    archive.add_argument("words", nargs="+", metavar="PROJECT | export PROJECT")
+    archive.add_argument("-o", "--output", metavar="FILE.zip", help="with export: where the bundle goes")
+    json_flag(archive)
+    archive.set_defaults(handler=cmd_archive)
 
     certificate = commands.add_parser("certificate", help="get or verify an approval certificate")
     cert_sub = certificate.add_subparsers(dest="certificate_command", metavar="get GATE_ID | verify FILE",

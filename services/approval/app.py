@@ -137,6 +137,11 @@ def create_app(settings=None) -> Flask:
         version_id = request.args.get("version_id") or None
         return jsonify(handlers.locks(ctx, project_id, version_id))
 
+    @app.post(f"{PREFIX}/projects/<project_id>/archive")
+    def archive(project_id):
+        project_for_caller(project_id, manage=True)
+        return jsonify({"project_id": project_id, "archived": handlers.archive(ctx, project_id, g.user.email)})
+
     @app.post(f"{PREFIX}/projects/<project_id>/advance")
     def advance(project_id):
         project_for_caller(project_id, manage=True)

@@ -54,7 +54,9 @@ def openapi_document() -> dict:
             f"{A}/projects/{{project_id}}/stage": {"get": _op(
                 "The current stage (or ?stage=NAME): rule, version, approvers with decisions, pending, closed")},
             f"{A}/projects/{{project_id}}/locks": {"get": _op(
-                "What is frozen: ?version_id= gives the version's lock (gate, stage, locked_at) or null")},
+                "What is frozen: archived (or null), and with ?version_id= the version's lock (gate, stage, locked_at)")},
+            f"{A}/projects/{{project_id}}/archive": {"post": _op(
+                "Archive the project (owners): read-only from now on, links expired; again changes nothing")},
             f"{A}/projects/{{project_id}}/advance": {"post": _op(
                 "Move past the current stage; 409 naming who is pending while its gate is open")},
             f"{A}/gates/{{gate_id}}/decisions": {"post": _op(

@@ -165,3 +165,14 @@ def version_lock(db: Database, project_id: str, version_id: str) -> dict | None:
     found = list(db.approval_closures.find({"project_id": project_id, "version_id": version_id})
                  .sort("closed_at", ASC).limit(1))
     return found[0] if found else None
+
+
+def archive(db: Database, project_id: str) -> dict | None:
+    return db.approval_archives.find_one({"_id": project_id})
+
+
+def archive_project(db: Database, project_id: str, by: str, reason: str) -> dict:
+    """Freeze a project once (the archive's id is the project's); later calls get the first archive."""
+    insert_unique(db.approval_archives, {"_id": project_id, "archived_at": now(), "archived_by": by,
+                                         "reason": reason})
+    return archive(db, project_id)

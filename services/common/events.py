@@ -338,3 +338,15 @@ class VersionLocked(Event):
     asset_id: str
     version_id: str
     gate_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectArchived(Event):
+    """A project is frozen: readable, but nothing in it can change; its review links are expired."""
+
+    type: ClassVar[str] = "project_archived"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    archived_by: str  # an e-mail, or "workflow" when the final stage closed
+    reason: str  # "archived" or "final_stage_closed"

@@ -1,15 +1,18 @@
-"""What approval has frozen, as review needs to know it before a note changes.
+"""What approval has frozen, as review needs to know it before a note changes
+or a link opens.
 
 Once a gate closes, the version it approved is locked: the notes it had then
 are part of the approved record and cannot be edited or change status. Notes
 added afterwards are allowed but carry a "post-approval scope change" mark
 (the record of a retroactive request), and replies to them are ordinary.
+An archived project is read-only: no notes, no new links, its links expired.
 
 Review asks approval's API at the moment of each write instead of keeping a
 copy built from `version_locked` events: the event arrives a moment after the
 closure, and an edit or an unmarked note landing in that moment would change
 the approved record without a trace; the closure itself is the only answer
-that is right from the instant the gate closes. Reads never ask.
+that is right from the instant the gate closes. Reads ask only whether the
+project is archived (its links expire), and go on if approval does not answer.
 """
 from __future__ import annotations
 
@@ -18,6 +21,8 @@ import requests
 from flask import current_app
 
 from services.common.web import SERVICE_KEY_HEADER, ApiError
+
+from .link_rules import LinkRefused
 
 EXTENSION = "framegate_approval_locks"
 
@@ -33,8 +38,14 @@ class VersionLock:
         return {"gate_id": self.gate_id, "stage": self.stage, "locked_at": self.locked_at}
 
 
+@dataclass(frozen=True)
+class Frozen:
+    archived: dict | None  # {archived_at, archived_by, reason}
+    version: VersionLock | None
+
+
 class ApprovalLocks:
-    """Asks approval (as the read-only service) whether a version is locked."""
+    """Asks approval (as the read-only service) whether a version is locked or its project archived."""
 
     def __init__(self, base_url: str, reader_key: str, timeout: float = 10.0):
         self.base = base_url.rstrip("/")
@@ -43,18 +54,20 @@ class ApprovalLocks:
         self.http = requests.Session()
         self.http.trust_env = False  # loopback calls never go through a proxy
 
-    def lock_of(self, project_id: str, version_id: str) -> VersionLock | None:
+    def frozen(self, project_id: str, version_id: str | None = None) -> Frozen:
         try:
             response = self.http.get(f"{self.base}/api/v1/approval/projects/{project_id}/locks",
-                                     params={"version_id": version_id}, timeout=self.timeout,
-                                     headers={SERVICE_KEY_HEADER: self.reader_key})
+                                     params={"version_id": version_id} if version_id else None,
+                                     timeout=self.timeout, headers={SERVICE_KEY_HEADER: self.reader_key})
             response.raise_for_status()
-            found = response.json()["version"]
+            found = response.json()
+            lock = found["version"]
         except (requests.RequestException, ValueError, KeyError):
             # Without an answer a change might break an approved record: refuse, retryably.
             raise ApiError(503, "approval_unavailable", "Cannot check the version's approval right now; "
                            "try again in a moment.", retry_after=2) from None
-        return None if found is None else VersionLock(found["gate_id"], found["stage"], found["locked_at"])
+        return Frozen(found.get("archived"), None if lock is None else
+                      VersionLock(lock["gate_id"], lock["stage"], lock["locked_at"]))
 
 
 def install(app, locks: ApprovalLocks) -> None:
@@ -65,17 +78,54 @@ def _locks() -> ApprovalLocks | None:
     return current_app.extensions.get(EXTENSION)
 
 
-def mark_for_new_note(version: dict) -> dict | None:
-    """The post-approval mark a new note on this version carries, or None while it is not locked."""
+def _frozen(project_id: str, version_id: str | None = None) -> Frozen:
     locks = _locks()
-    lock = locks.lock_of(version["project_id"], version["id"]) if locks else None
-    return lock.as_mark() if lock else None
+    return locks.frozen(project_id, version_id) if locks else Frozen(None, None)
+
+
+def archived_message(archived: dict) -> str:
+    why = "its final stage closed" if archived.get("reason") == "final_stage_closed" else "by its owners"
+    return f"This project was archived ({why}, {archived.get('archived_at')}); it is read-only."
+
+
+def _refuse_if_archived(frozen: Frozen) -> None:
+    if frozen.archived:
+        raise ApiError(409, "project_archived", archived_message(frozen.archived))
+
+
+def archived(project_id: str) -> dict | None:
+    """The project's archive, for pages and links; None too when approval does not answer (reading goes on)."""
+    try:
+        return _frozen(project_id).archived
+    except ApiError:
+        return None
+
+
+def ensure_link_project_live(link: dict) -> None:
+    """Archiving a project expires its links: 410 from that moment, like an expired link."""
+    if archived(link["project_id"]):
+        raise LinkRefused(410, "project_archived", "This production is archived and its review links have "
+                          "expired; ask whoever sent it for the archive.")
+
+
+def ensure_project_open(project_id: str) -> None:
+    """Refuse (409) a change in an archived project (a new link); 503 when approval does not answer."""
+    _refuse_if_archived(_frozen(project_id))
+
+
+def mark_for_new_note(version: dict) -> dict | None:
+    """The post-approval mark a new note on this version carries, or None while it is not locked;
+    refused (409) in an archived project."""
+    frozen = _frozen(version["project_id"], version["id"])
+    _refuse_if_archived(frozen)
+    return frozen.version.as_mark() if frozen.version else None
 
 
 def ensure_note_may_change(note: dict) -> None:
     """Refuse (409) an edit or status change of a note that is part of an approved record."""
-    locks = _locks()
-    lock = locks.lock_of(note["project_id"], note["version_id"]) if locks else None
+    frozen = _frozen(note["project_id"], note["version_id"])
+    _refuse_if_archived(frozen)
+    lock = frozen.version
     if lock is None or note.get("post_approval"):
         return  # notes added after the approval are the team's to handle
     raise ApiError(409, "version_locked", f"This version was approved at stage {lock.stage!r} "

@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify, request
 
 from services.common.web import CSRF_HEADER, SERVICE_KEY_HEADER, ApiError, json_body, link_decision_key, public
 
-from . import links, links_store
+from . import approval_locks, links, links_store
 from .link_rules import LinkRefused, ensure_live
 from .links_api import refused_response
 
@@ -57,6 +57,7 @@ def link_approval_blueprint(settings, db, decisions: ApprovalDecisions | None = 
         if session is None:
             raise LinkRefused(401, "no_link_session", "Open the review link first (name and e-mail).")
         ensure_live(link, links.now())
+        approval_locks.ensure_link_project_live(link)
         if not request.headers.get(CSRF_HEADER):
             raise LinkRefused(403, "csrf_required", f"Send the {CSRF_HEADER} header.")
         if not link.get("approve"):

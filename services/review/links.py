@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from services.common import passwords
 from services.common.events import LinkCreated, LinkOpened, LinkRevoked, event_id_for
 
-from . import links_store
+from . import approval_locks, links_store
 from .ingest_client import IngestClient, IngestNotFound
 from .link_rules import (LinkRefused, check_brief, check_domains, check_expiry, check_flag, check_kind,
                          check_new_password, check_stage, ensure_live, link_state, new_token, password_backoff_seconds, reviewer_email, reviewer_name,
@@ -96,6 +96,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings
             raise LinkRefused(404, "unknown_asset", f"There is no asset {asset_id!r}.") from None
         project_id = asset["project_id"]
     require_owner(ingest, user, token, project_id)
+    approval_locks.ensure_project_open(project_id)
 
     link_token = new_token()
     link = {"_id": links_store.new_id(), "token_sha256": token_digest(link_token), "project_id": project_id,
@@ -178,6 +179,7 @@ def open_session(db, ingest: IngestClient, link: dict, body: dict, ip: str, user
                  settings) -> tuple[dict, str]:
     """A reviewer's viewing session on a live link: (session, secret for the cookie), and a LinkOpened event."""
     ensure_live(link, now())
+    approval_locks.ensure_link_project_live(link)
     name = reviewer_name(body.get("name"))
     email = reviewer_email(body.get("email"), link["allowed_domains"])
     check_password(db, link, body.get("password"), ip, settings)

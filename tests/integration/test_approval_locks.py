@@ -61,4 +61,4 @@ def test_an_approved_versions_notes_are_frozen_and_later_notes_are_scope_changes
 def test_the_locks_route_is_for_members_and_services(api_url, db, admin, project, member):
     locks = f"{A}/projects/{project['id']}/locks"
     assert member.get(locks).status_code == 404  # not a member: the project is not theirs to see
-    assert admin.get(locks).json() == {"project_id": project["id"], "version": None}
+    assert admin.get(locks).json() == {"project_id": project["id"], "archived": None, "version": None}

@@ -92,6 +92,10 @@ SAMPLES = {
         event_id="7a1d", occurred_at="2026-11-26T13:00:03.000Z", project_id="p1", asset_id="a1",
         version_id="v3", gate_id="g1",
     ),
+    "project_archived": events.ProjectArchived(
+        event_id="7a1e", occurred_at="2026-11-26T13:00:04.000Z", project_id="p1", archived_by="workflow",
+        reason="final_stage_closed",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import logging
 import os
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from prometheus_client import Counter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
@@ -18,7 +19,7 @@ from services.common.storage import ObjectStore
 from services.common.web import (SERVICE_KEY_HEADER, SERVICE_READER, ApiError, install_common, json_body,
                                  link_decision_key, public, service_key)
 
-from . import certificates, handlers, store
+from . import certificates, chain, handlers, store
 from .gates import GateError
 from .ingest_client import IngestClient
 from .openapi import openapi_document
@@ -28,6 +29,9 @@ from .templates import load_templates
 PREFIX = "/api/v1/approval"
 MAX_PDF_BYTES = 20 * 1024 * 1024
 log = logging.getLogger("framegate.approval")
+CERTIFICATES = Counter("framegate_approval_certificates_total",
+                       "Certificates made when a gate closed, by outcome (failed ones are made on request)",
+                       ["outcome"])
 MANAGERS = ("owner", None)  # None: admin, or an ingest without project roles
 
 
@@ -46,7 +50,9 @@ def create_app(settings=None) -> Flask:
         # made again when someone asks for it.
         try:
             certificates.issue(certifier, closure)
+            CERTIFICATES.labels("issued").inc()
         except Exception:
+            CERTIFICATES.labels("failed").inc()
             log.exception("certificate not issued yet", extra={"gate_id": closure["_id"]})
 
     ctx = handlers.Context(db, load_templates, on_close=issue_certificate)
@@ -136,6 +142,17 @@ def create_app(settings=None) -> Flask:
             project_for_caller(project_id)
         version_id = request.args.get("version_id") or None
         return jsonify(handlers.locks(ctx, project_id, version_id))
+
+    @app.get(f"{PREFIX}/projects/<project_id>/decisions")
+    def project_decisions(project_id):
+        """The project's whole decision chain, as stored (each with its hash and the one before),
+        and what is wrong with it if anything: what an archive's verifier page checks again."""
+        project_for_caller(project_id)
+        records = store.project_chain(db, project_id)
+        return jsonify({"project_id": project_id, "hashed_fields": list(chain.HASHED),
+                        "decisions": [{k: v for k, v in r.items() if k != "_id"} | {"id": r["_id"]}
+                                      for r in records],
+                        "problems": chain.chain_problems(records)})
 
     @app.post(f"{PREFIX}/projects/<project_id>/archive")
     def archive(project_id):

@@ -54,7 +54,10 @@ def openapi_document() -> dict:
             f"{A}/projects/{{project_id}}/stage": {"get": _op(
                 "The current stage (or ?stage=NAME): rule, version, approvers with decisions, pending, closed")},
             f"{A}/projects/{{project_id}}/locks": {"get": _op(
-                "What is frozen: archived (or null), and with ?version_id= the version's lock (gate, stage, locked_at)")},
+                "What is frozen: archived (or null), and with ?version_id= the version's lock "
+                "(gate, stage, locked_at)")},
+            f"{A}/projects/{{project_id}}/decisions": {"get": _op(
+                "The project's decision chain as stored (hash, prev_hash) and its problems, if any")},
             f"{A}/projects/{{project_id}}/archive": {"post": _op(
                 "Archive the project (owners): read-only from now on, links expired; again changes nothing")},
             f"{A}/projects/{{project_id}}/advance": {"post": _op(

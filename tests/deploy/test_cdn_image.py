@@ -75,6 +75,7 @@ def test_the_entry_script_defaults_are_the_dev_overlays_services_and_a_cdn_secre
     rendered = entry_print({"FRAMEGATE_SECRET_KEY": "k", "FRAMEGATE_CDN_SECRET": "explicit"})
     assert "listen 8080;" in rendered
     assert "server ingest:80;" in rendered and "server review:80;" in rendered and "server review:8081;" in rendered
+    assert "server approval:80;" in rendered
     assert "pid /tmp/nginx/run/nginx.pid;" in rendered and "proxy_cache_path /tmp/nginx/cache " in rendered
     assert 'secure_link_md5 "explicit:$cdn_expires:$cdn_scope:explicit";' in rendered
 

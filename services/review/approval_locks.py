@@ -133,3 +133,15 @@ def ensure_note_may_change(note: dict) -> None:
                    "Add a new note instead: it is marked as a post-approval scope change.",
                    gate_id=lock.gate_id, stage=lock.stage, locked_at=lock.locked_at)
 
+
+
+SCOPE_CHANGE_TAG = "[Post-approval scope change]"
+
+
+def flagged_for_export(note: dict) -> dict:
+    """The note (and its replies) as exports print it: a note added after the approval says so
+    in its text, since marker formats (EDL, Avid, FCP, OTIO) carry nothing else."""
+    replies = [flagged_for_export(r) for r in note.get("replies", [])]
+    if note.get("post_approval_scope_change"):
+        return {**note, "text": f"{SCOPE_CHANGE_TAG} {note['text']}", "replies": replies}
+    return {**note, "replies": replies}

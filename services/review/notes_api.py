@@ -206,6 +206,7 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
 
 def export_file(version: dict, notes: list[dict], fmt: str, stills=None) -> tuple[bytes | str, str]:
     """One export of a version's notes (as the audience may see them): (body, mimetype)."""
+    notes = [approval_locks.flagged_for_export(n) for n in notes]
     facts = version.get("facts") or {}
     clock = markers.Clock.from_facts(facts)
     title = f"{version['asset_name']} v{version['number']}"

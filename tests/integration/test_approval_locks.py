@@ -56,6 +56,11 @@ def test_an_approved_versions_notes_are_frozen_and_later_notes_are_scope_changes
     assert listed[note_id]["post_approval_scope_change"] is False
     assert listed[note_id]["replies"][0]["post_approval_scope_change"] is True
     assert listed[after.json()["note_id"]]["post_approval_scope_change"] is True
+    exported = admin.get(NOTES.format(version_id) + "/export", params={"format": "csv"}).text
+    assert "[Post-approval scope change] Can the logo be bigger?" in exported
+    assert "Warmer skin tones" in exported and "[Post-approval scope change] Warmer" not in exported
+    edl = admin.get(NOTES.format(version_id) + "/export", params={"format": "edl"}).text
+    assert "[Post-approval scope change] Can the logo be bigger?" in edl
 
 
 def test_the_locks_route_is_for_members_and_services(api_url, db, admin, project, member):

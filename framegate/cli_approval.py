@@ -126,12 +126,27 @@ def cmd_advance(args: argparse.Namespace) -> int:
     return 0
 
 
+def decide_through_link(args: argparse.Namespace) -> dict:
+    """As a reviewer without an account: open the link (name, e-mail), then decide on its version."""
+    from framegate.cli_links import reviewer_client
+
+    if not (args.name and args.email):
+        raise FramegateError("--link needs --name and --email (the e-mail must be an approver of the gate)")
+    client, token = reviewer_client(args.link)
+    opened = client.open_link(token, args.name, args.email, args.password)
+    return client.request("POST", f"/api/v1/review/link-sessions/{opened['link_id']}/decision", signed_in=False,
+                          json={"decision": args.decision, "reason": args.reason or ""})
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
-    client = ApiClient.from_config()
-    body = {"decision": args.decision, "reason": args.reason or ""}
-    if args.version:
-        body["version_id"] = args.version
-    result = client.request("POST", f"{A}/gates/{args.gate}/decisions", json=body)
+    if args.link:
+        result = decide_through_link(args)
+    else:
+        client = ApiClient.from_config()
+        body = {"decision": args.decision, "reason": args.reason or ""}
+        if args.version:
+            body["version_id"] = args.version
+        result = client.request("POST", f"{A}/gates/{args.gate}/decisions", json=body)
     if args.json:
         _json(result)
     else:
@@ -139,6 +154,27 @@ def cmd_approve(args: argparse.Namespace) -> int:
         print(f"{'recorded' if result['created'] else 'already recorded'}: {d['email']} {d['decision']} "
               f"v{d['version_number']} at {d['decided_at']}")
         print("\n".join(stage_lines(result["stage"])))
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """`archive PROJECT` freezes it; `archive export PROJECT -o FILE.zip` writes its bundle."""
+    if args.words[0] == "export" and len(args.words) == 2:
+        from framegate.archive_export import export_project
+
+        if not args.output:
+            raise FramegateError("archive export PROJECT needs -o FILE.zip")
+        info = export_project(ApiClient.from_config(), args.words[1], Path(args.output))
+        _json(info) if args.json else print(f"{args.words[1]}: archive written to {args.output} "
+                                            f"({info['versions']} versions, {info['certificates']} certificates)")
+        return 0
+    if len(args.words) != 1:
+        raise FramegateError("usage: framegate archive PROJECT | framegate archive export PROJECT -o FILE.zip")
+    client = ApiClient.from_config()
+    result = client.request("POST", f"{A}/projects/{_project_id(client, args.words[0])}/archive")
+    archived = result["archived"]
+    _json(result) if args.json else print(f"{args.words[0]}: archived {archived['archived_at']} "
+                                          f"by {archived['archived_by']}; read-only, its links expired")
     return 0
 
 
@@ -216,13 +252,27 @@ def register(commands) -> None:
     json_flag(advance)
     advance.set_defaults(handler=cmd_advance)
 
-    approve = commands.add_parser("approve", help="decide on a gate, signed in")
-    approve.add_argument("--gate", required=True, metavar="GATE_ID")
+    approve = commands.add_parser("approve", help="decide on a gate, signed in or through a review link")
+    where = approve.add_mutually_exclusive_group(required=True)
+    where.add_argument("--gate", metavar="GATE_ID", help="signed in")
+    where.add_argument("--link", metavar="URL", help="through a review link that allows approving (no account)")
+    approve.add_argument("--name", help="with --link: your name")
+    approve.add_argument("--email", help="with --link: your e-mail, an approver of the gate")
+    approve.add_argument("--password", help="with --link: the link's password, if it has one")
     approve.add_argument("--decision", required=True, choices=("approve", "changes"))
     approve.add_argument("--reason")
     approve.add_argument("--version", metavar="VERSION_ID", help="refuse unless this is the version up for the gate")
     json_flag(approve)
     approve.set_defaults(handler=cmd_approve)
+
+    archive = commands.add_parser(
+        "archive", help="freeze a project (read-only, links expired), or export its archive bundle",
+        description="framegate archive PROJECT: freeze it. framegate archive export PROJECT -o FILE.zip: "
+                    "a bundle that opens offline in a browser.")
+    archive.add_argument("words", nargs="+", metavar="PROJECT | export PROJECT")
+    archive.add_argument("-o", "--output", metavar="FILE.zip", help="with export: where the bundle goes")
+    json_flag(archive)
+    archive.set_defaults(handler=cmd_archive)
 
     certificate = commands.add_parser("certificate", help="get or verify an approval certificate")
     cert_sub = certificate.add_subparsers(dest="certificate_command", metavar="get GATE_ID | verify FILE",

@@ -27,7 +27,7 @@ def cmd_link(args: argparse.Namespace) -> int:
         fields = {"version_id": args.version, "asset_id": args.asset, "kind": args.kind, "stage": args.stage,
                   "brief": args.brief, "expires_at": args.expires, "password": args.password,
                   "allowed_domains": args.domain or [], "comments": not args.no_comments,
-                  "download": not args.no_download}
+                  "download": not args.no_download, "approve": args.approve}
         link = client.create_link({k: v for k, v in fields.items() if v is not None})
         print_result({k: link.get(k) for k in LINK_FIELDS}, args.json, link["url"])
         return 0
@@ -94,6 +94,8 @@ def add_commands(commands) -> None:
     create.add_argument("--domain", action="append", metavar="D", help="allowed e-mail domain (repeatable)")
     create.add_argument("--no-comments", action="store_true")
     create.add_argument("--no-download", action="store_true")
+    create.add_argument("--approve", action="store_true",
+                        help="its reviewers who are approvers of the gate may approve or request changes")
     revoke = link_commands.add_parser("revoke", help="revoke a link now")
     revoke.add_argument("link_id")
     listing = link_commands.add_parser("list", help="a project's links")

@@ -4,7 +4,7 @@
 #   images.sh            the services (make images):
 #     localhost/framegate-base:bookworm    debootstrap (base.sh; skipped if present)
 #     localhost/framegate-python:bookworm  python3 + tini + the non-root user
-#     localhost/framegate-{relay,nameko,ingest,review,transcode}:$TAG
+#     localhost/framegate-{relay,nameko,ingest,review,approval,transcode}:$TAG
 #   images.sh dev        the dev overlay's servers (make dev-images):
 #     localhost/framegate-dev-{postgres,ferretdb,rabbitmq,s3,cdn}:$TAG
 #     (Debian packages + .cache/bin/{ferretdb,versitygw} from deploy/local/install.sh;
@@ -20,7 +20,7 @@ TAG=${TAG:-dev}
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$HERE/containers.conf}
 BASE_IMAGE=localhost/framegate-base:bookworm
 PYTHON_IMAGE=localhost/framegate-python:bookworm
-SERVICES=(relay nameko ingest review transcode)
+SERVICES=(relay nameko ingest review approval transcode)
 DEV_INFRA=(postgres ferretdb rabbitmq s3 cdn)
 CACHE=${FRAMEGATE_CACHE:-$ROOT/.cache}
 HLSJS=$CACHE/npm/node_modules/hls.js/dist/hls.min.js

@@ -2,10 +2,12 @@
 (Flask). Routes are thin: decode, check access over ingest's API, call a handler."""
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from prometheus_client import Counter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.common import accounts
@@ -14,9 +16,10 @@ from services.common.mongo import connect, ensure_indexes, ping
 from services.common.outbox import outbox_indexes
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, install_common, json_body, public
+from services.common.web import (SERVICE_KEY_HEADER, SERVICE_READER, ApiError, install_common, json_body,
+                                 link_decision_key, public, service_key)
 
-from . import certificates, handlers, store
+from . import certificates, chain, handlers, store
 from .gates import GateError
 from .ingest_client import IngestClient
 from .openapi import openapi_document
@@ -26,6 +29,9 @@ from .templates import load_templates
 PREFIX = "/api/v1/approval"
 MAX_PDF_BYTES = 20 * 1024 * 1024
 log = logging.getLogger("framegate.approval")
+CERTIFICATES = Counter("framegate_approval_certificates_total",
+                       "Certificates made when a gate closed, by outcome (failed ones are made on request)",
+                       ["outcome"])
 MANAGERS = ("owner", None)  # None: admin, or an ingest without project roles
 
 
@@ -44,7 +50,9 @@ def create_app(settings=None) -> Flask:
         # made again when someone asks for it.
         try:
             certificates.issue(certifier, closure)
+            CERTIFICATES.labels("issued").inc()
         except Exception:
+            CERTIFICATES.labels("failed").inc()
             log.exception("certificate not issued yet", extra={"gate_id": closure["_id"]})
 
     ctx = handlers.Context(db, load_templates, on_close=issue_certificate)
@@ -57,7 +65,8 @@ def create_app(settings=None) -> Flask:
             signing_key(db, settings.public_url)  # made at first start, never again
             app.config["prepared"] = True
 
-    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping})
+    install_common(app, "approval", lambda: db, {"mongo": lambda: ping(db), "s3": objects.ping},
+                   reader_key=service_key(settings.secret_key))  # review and ingest ask what is locked
 
     @app.errorhandler(GateError)
     def gate_error(err: GateError):
@@ -125,6 +134,31 @@ def create_app(settings=None) -> Flask:
         project_for_caller(project_id)
         return jsonify(handlers.stage_view(ctx, project_id, request.args.get("stage") or None))
 
+    @app.get(f"{PREFIX}/projects/<project_id>/locks")
+    def locks(project_id):
+        # Review and ingest ask this (with the service key) before every change
+        # to a version's record; members may ask too.
+        if g.user is not SERVICE_READER:
+            project_for_caller(project_id)
+        version_id = request.args.get("version_id") or None
+        return jsonify(handlers.locks(ctx, project_id, version_id))
+
+    @app.get(f"{PREFIX}/projects/<project_id>/decisions")
+    def project_decisions(project_id):
+        """The project's whole decision chain, as stored (each with its hash and the one before),
+        and what is wrong with it if anything: what an archive's verifier page checks again."""
+        project_for_caller(project_id)
+        records = store.project_chain(db, project_id)
+        return jsonify({"project_id": project_id, "hashed_fields": list(chain.HASHED),
+                        "decisions": [{k: v for k, v in r.items() if k != "_id"} | {"id": r["_id"]}
+                                      for r in records],
+                        "problems": chain.chain_problems(records)})
+
+    @app.post(f"{PREFIX}/projects/<project_id>/archive")
+    def archive(project_id):
+        project_for_caller(project_id, manage=True)
+        return jsonify({"project_id": project_id, "archived": handlers.archive(ctx, project_id, g.user.email)})
+
     @app.post(f"{PREFIX}/projects/<project_id>/advance")
     def advance(project_id):
         project_for_caller(project_id, manage=True)
@@ -149,6 +183,25 @@ def create_app(settings=None) -> Flask:
         saved, created = handlers.decide(ctx, gate_id, person, decision, reason, version_id)
         return jsonify({"decision": decision_view(saved), "created": created,
                         "stage": handlers.stage_view(ctx, round_doc["project_id"], round_doc["stage"])}), \
+            201 if created else 200
+
+    @app.post(f"{PREFIX}/link-decisions")
+    @public  # no user: review's link-decision key, checked here
+    def link_decision():
+        """A link reviewer's decision, sent by review, which checked the link (live, allows
+        approving) and the reviewer's session; the e-mail they gave must be an approver."""
+        given = request.headers.get(SERVICE_KEY_HEADER, "")
+        if not given or not hmac.compare_digest(given, link_decision_key(settings.secret_key)):
+            raise ApiError(401, "unauthorized", "Only the review service records decisions made through links.")
+        body = json_body()
+        fields = {name: text_field(body, name) for name in ("project_id", "version_id", "link_id", "email", "name")}
+        person = handlers.Person(
+            email=fields["email"], name=fields["name"], ip=text_field(body, "ip", required=False),
+            user_agent=text_field(body, "user_agent", required=False), link_id=fields["link_id"])
+        saved, created, stage = handlers.decide_on_version(
+            ctx, fields["project_id"], fields["version_id"], person, text_field(body, "decision"),
+            text_field(body, "reason", required=False))
+        return jsonify({"decision": decision_view(saved), "created": created, "stage": stage}), \
             201 if created else 200
 
     @app.get(f"{PREFIX}/gates/<gate_id>/certificate")
@@ -186,5 +239,5 @@ def create_app(settings=None) -> Flask:
 
 def decision_view(d: dict) -> dict:
     keys = ("gate_id", "stage", "round", "decision", "reason", "version_id", "version_number", "sha256",
-            "name", "email", "decided_at", "ip", "user_agent", "chain_n", "hash")
+            "name", "email", "decided_at", "ip", "user_agent", "chain_n", "hash", "link_id")
     return {"id": d["_id"], **{k: d.get(k) for k in keys}}

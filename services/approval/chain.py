@@ -13,6 +13,8 @@ HASHED = ("project_id", "gate_id", "stage", "round", "slot", "seq", "decision", 
 
 def record_hash(record: dict) -> str:
     body = {k: record.get(k) for k in HASHED}
+    if record.get("link_id"):  # decided through a review link; absent from older records, whose hashes stand
+        body["link_id"] = record["link_id"]
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -34,6 +34,7 @@ class Person:
     ip: str
     user_agent: str
     roles: frozenset = frozenset()
+    link_id: str | None = None  # decided through this review link, account-free
 
 
 def template(ctx: Context, name: str) -> Template:
@@ -54,8 +55,18 @@ def _started(ctx: Context, project_id: str, stage: str) -> bool:
     return store.latest_round(ctx.db, store.gate_id_for(project_id, stage)) is not None
 
 
+def ensure_not_archived(ctx: Context, project_id: str) -> None:
+    """Refuse any change to an archived project (409): it stays readable, nothing changes."""
+    found = store.archive(ctx.db, project_id)
+    if found is not None:
+        why = "its final stage closed" if found["reason"] == "final_stage_closed" else f"by {found['archived_by']}"
+        raise GateError("project_archived", f"This project was archived ({why}, {store.iso(found['archived_at'])}); "
+                        "it is read-only.", 409)
+
+
 def set_workflow(ctx: Context, project_id: str, name: str) -> dict:
     """Pick the project's template; refused once its first stage has a version up."""
+    ensure_not_archived(ctx, project_id)
     chosen = template(ctx, name)
     stages = _stages(ctx, project_id)
     if any(_started(ctx, project_id, s["name"]) for s in stages):
@@ -69,6 +80,7 @@ def workflow_view(ctx: Context, project_id: str) -> dict:
     stages = _stages(ctx, project_id)
     return {"project_id": project_id, "template": doc.get("template", DEFAULT_TEMPLATE),
             "current_stage": _current_index(ctx, project_id, stages),
+            "archived": archive_view(store.archive(ctx.db, project_id)),
             "stages": [{"name": s["name"], "title": s["title"], "gate_id": store.gate_id_for(project_id, s["name"]),
                         "gate": _gate(ctx, project_id, s).to_dict()} for s in stages]}
 
@@ -97,6 +109,7 @@ def _stage_at(ctx: Context, project_id: str, name: str | None = None) -> tuple[i
 
 def set_gate(ctx: Context, project_id: str, stage_name: str, raw: dict, by: str) -> dict:
     """Define a stage's gate; refused once a version is up for it or the stage is past."""
+    ensure_not_archived(ctx, project_id)
     index, stage, stages = _stage_at(ctx, project_id, stage_name)
     gate = parse_gate(raw)
     if not gate.is_set:
@@ -113,6 +126,7 @@ def submit(ctx: Context, project_id: str, version: dict, by: str, production: st
     """Put a ready version up for the current stage's gate: a new round starts."""
     if version.get("project_id") != project_id:
         raise GateError("wrong_project", "That version belongs to another project.", 409)
+    ensure_not_archived(ctx, project_id)
     if version.get("status") != "ready":
         raise GateError("version_not_ready", f"Version {version['id']} is {version.get('status')}, not ready; "
                         "submit it once its renditions are done.", 409)
@@ -156,6 +170,8 @@ def decide(ctx: Context, gate_id: str, person: Person, decision: str, reason: st
         raise GateError("no_version_submitted", "No version is up for this gate; submit one first.", 409)
     gate = parse_gate(round_doc["gate"])
     found, state = _round_state(ctx, gate_id, round_doc, gate)
+    if state.status != "closed":  # a closed gate says so itself
+        ensure_not_archived(ctx, round_doc["project_id"])
     if state.status == "met":  # a crash left the rule met but the gate open: close it first
         _repair(ctx, gate_id)
         found, state = _round_state(ctx, gate_id, round_doc, gate)
@@ -171,6 +187,8 @@ def decide(ctx: Context, gate_id: str, person: Person, decision: str, reason: st
         "name": person.name, "email": person.email.lower(), "decided_at": store.iso(store.now()),
         "ip": person.ip, "user_agent": person.user_agent[:500],
     }
+    if person.link_id:
+        record["link_id"] = person.link_id
     saved = store.insert_decision(ctx.db, record)
     if saved is None:
         raise GateError("decision_raced", "Another decision for this approver landed at the same moment; "
@@ -232,10 +250,13 @@ def _advance_past(ctx: Context, project_id: str, stage_name: str) -> None:
     record_event(ctx.db, events.StageAdvanced(  # idempotent on its id, like the advance itself
         event_id=events.event_id_for("stage_advanced", project_id, str(index)), project_id=project_id,
         from_stage=stage_name, to_stage=following))
+    if following is None:  # the final stage closed: the production's record is complete
+        archive(ctx, project_id, "workflow", "final_stage_closed")
 
 
 def advance(ctx: Context, project_id: str) -> dict:
     """Move past the current stage; refused while its gate is open, naming who is pending."""
+    ensure_not_archived(ctx, project_id)
     _index, stage, _stages_ = _stage_at(ctx, project_id)
     gate_id = store.gate_id_for(project_id, stage["name"])
     _repair(ctx, gate_id)
@@ -276,4 +297,46 @@ def stage_view(ctx: Context, project_id: str, stage_name: str | None = None) -> 
                    "met": ps.met, "pending": list(ps.pending)} for ps in state.paths],
         "changes_requested_by": state.changes_by, "closed": state.status == "closed",
         "certificate_id": store.certificate_id(ctx.db, gate_id) if state.status == "closed" else None,
+        "archived": archive_view(store.archive(ctx.db, project_id)),
     }
+
+
+def locks(ctx: Context, project_id: str, version_id: str | None = None) -> dict:
+    """What is frozen: the version's lock (the closure of the first gate that approved it).
+
+    The closure is the lock, not the `version_locked` event that follows it, so
+    the answer is right from the moment the gate closes."""
+    closure = store.version_lock(ctx.db, project_id, version_id) if version_id else None
+    return {"project_id": project_id, "archived": archive_view(store.archive(ctx.db, project_id)),
+            "version": None if closure is None else {
+        "version_id": closure["version_id"], "version_number": closure["version_number"],
+        "gate_id": closure["_id"], "stage": closure["stage"], "locked_at": store.iso(closure["closed_at"])}}
+
+
+def decide_on_version(ctx: Context, project_id: str, version_id: str, person: Person, decision: str,
+                      reason: str) -> tuple[dict, bool, dict]:
+    """A decision on whichever gate this version is up for (a review link knows its version,
+    not the gate); (decision, created, the stage as it now stands)."""
+    found = list(ctx.db.approval_rounds.find({"project_id": project_id, "version_id": version_id})
+                 .sort("opened_at", -1).limit(1))
+    if not found:
+        raise GateError("not_up_for_approval", "This version is not up for approval at any stage; "
+                        "ask the production to submit it.", 409)
+    gate_id, stage = found[0]["gate_id"], found[0]["stage"]
+    saved, created = decide(ctx, gate_id, person, decision, reason, version_id)
+    return saved, created, stage_view(ctx, project_id, stage)
+
+
+def archive(ctx: Context, project_id: str, by: str, reason: str = "archived") -> dict:
+    """Freeze the project (once; again is a no-op) and announce it: review expires its links
+    and refuses notes, ingest refuses uploads, approval refuses gates and decisions."""
+    found = store.archive_project(ctx.db, project_id, by, reason)
+    record_event(ctx.db, events.ProjectArchived(  # idempotent on its id: a retry lands on the same event
+        event_id=events.event_id_for("project_archived", project_id), project_id=project_id,
+        archived_by=found["archived_by"], reason=found["reason"]))
+    return archive_view(found)
+
+
+def archive_view(found: dict | None) -> dict | None:
+    return None if found is None else {"archived_at": store.iso(found["archived_at"]),
+                                       "archived_by": found["archived_by"], "reason": found["reason"]}

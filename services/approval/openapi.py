@@ -53,12 +53,26 @@ def openapi_document() -> dict:
                 body=_body(["version_id"], version_id=STR))},
             f"{A}/projects/{{project_id}}/stage": {"get": _op(
                 "The current stage (or ?stage=NAME): rule, version, approvers with decisions, pending, closed")},
+            f"{A}/projects/{{project_id}}/locks": {"get": _op(
+                "What is frozen: archived (or null), and with ?version_id= the version's lock "
+                "(gate, stage, locked_at)")},
+            f"{A}/projects/{{project_id}}/decisions": {"get": _op(
+                "The project's decision chain as stored (hash, prev_hash) and its problems, if any")},
+            f"{A}/projects/{{project_id}}/archive": {"post": _op(
+                "Archive the project (owners): read-only from now on, links expired; again changes nothing")},
             f"{A}/projects/{{project_id}}/advance": {"post": _op(
                 "Move past the current stage; 409 naming who is pending while its gate is open")},
             f"{A}/gates/{{gate_id}}/decisions": {"post": _op(
                 "Decide, signed in: approve, or request changes with a reason", ok="201",
                 errors=(400, 401, 403, 404, 409),
                 body=_body(["decision"], decision={"enum": ["approve", "changes"]}, reason=STR, version_id=STR))},
+            f"{A}/link-decisions": {"post": {**_op(
+                "A link reviewer's decision on the gate their version is up for; only review calls this, "
+                "with its link-decision key", ok="201", errors=(400, 401, 403, 409),
+                body=_body(["project_id", "version_id", "link_id", "email", "name", "decision"],
+                           project_id=STR, version_id=STR, link_id=STR, email=STR, name=STR, ip=STR,
+                           user_agent=STR, decision={"enum": ["approve", "changes"]}, reason=STR)),
+                "security": [{"reviewService": []}]}},
             f"{A}/gates/{{gate_id}}/certificate": {"get": _op(
                 "The closed gate's signed certificate (PDF)", media="application/pdf")},
             f"{A}/certificates/verify": {"post": _op(
@@ -68,7 +82,9 @@ def openapi_document() -> dict:
                 "The public verification page (HTML)", errors=(), public=True, media="text/html")},
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                "reviewService": {"type": "apiKey", "in": "header",
+                                                  "name": "X-Framegate-Service-Key"}},
             "schemas": {"Error": _body(["error", "message"], error=STR, message=STR)},
         },
     }

@@ -24,6 +24,8 @@ INDEXES = [
     Index("approval_decisions", (("project_id", ASC), ("chain_n", ASC)), unique=True),
     Index("approval_advances", (("project_id", ASC), ("index", ASC)), unique=True),
     Index("approval_certificates", (("gate_id", ASC),), unique=True),
+    Index("approval_closures", (("project_id", ASC), ("version_id", ASC))),
+    Index("approval_rounds", (("project_id", ASC), ("version_id", ASC))),
 ]
 CHAIN_RETRIES = 50
 
@@ -156,3 +158,21 @@ def advances(db: Database, project_id: str) -> list[dict]:
 def record_advance(db: Database, project_id: str, index: int, stage: str, gate_id: str) -> bool:
     return insert_unique(db.approval_advances, {"_id": f"{project_id}:{index}", "project_id": project_id,
                                                 "index": index, "stage": stage, "gate_id": gate_id, "at": now()})
+
+
+def version_lock(db: Database, project_id: str, version_id: str) -> dict | None:
+    """The first closure that approved this version (a version may close more than one gate)."""
+    found = list(db.approval_closures.find({"project_id": project_id, "version_id": version_id})
+                 .sort("closed_at", ASC).limit(1))
+    return found[0] if found else None
+
+
+def archive(db: Database, project_id: str) -> dict | None:
+    return db.approval_archives.find_one({"_id": project_id})
+
+
+def archive_project(db: Database, project_id: str, by: str, reason: str) -> dict:
+    """Freeze a project once (the archive's id is the project's); later calls get the first archive."""
+    insert_unique(db.approval_archives, {"_id": project_id, "archived_at": now(), "archived_by": by,
+                                         "reason": reason})
+    return archive(db, project_id)

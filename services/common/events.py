@@ -374,3 +374,15 @@ class VersionSubmitted(Event):
     approvers: list = field(default_factory=list)  # e-mails or role:<name>, every path's, in order
     rule: str = "all"
     submitted_by: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectArchived(Event):
+    """A project is frozen: readable, but nothing in it can change; its review links are expired."""
+
+    type: ClassVar[str] = "project_archived"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "approval"
+
+    archived_by: str  # an e-mail, or "workflow" when the final stage closed
+    reason: str  # "archived" or "final_stage_closed"

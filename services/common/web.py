@@ -51,6 +51,12 @@ SERVICE_READER = accounts.User("service:reader", "", "Framegate service", "admin
 def service_key(secret_key: str) -> str:
     return hmac.new(secret_key.encode(), b"framegate-service:read", hashlib.sha256).hexdigest()
 
+
+def link_decision_key(secret_key: str) -> str:
+    """The one write a service makes on another's API: review recording a link
+    reviewer's decision with approval (review owns the link session that vouches for them)."""
+    return hmac.new(secret_key.encode(), b"framegate-service:link-decision", hashlib.sha256).hexdigest()
+
 REQUESTS = Counter(
     "framegate_http_requests_total", "HTTP requests", ["service", "endpoint", "method", "status"]
 )

@@ -1,6 +1,8 @@
 """The ingest HTTP API: projects, assets, versions and uploads (Flask)."""
 from __future__ import annotations
 
+import os
+
 from flask import Flask, g, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,6 +14,7 @@ from services.common.storage import ObjectStore
 from services.common.web import ApiError, amqp_check, install_common, json_body, service_key
 
 from . import access, completions, records, uploads
+from .approval_client import ApprovalClient
 from .account_routes import account_blueprint
 from .member_routes import member_blueprint
 from .naming import BadName, check_display_name
@@ -27,7 +30,9 @@ def create_app(settings=None) -> Flask:
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     db = connect(settings)
     store = ObjectStore(settings)
-    ctx = uploads.Ingest(db=db, store=store, settings=settings)
+    approval = ApprovalClient(os.environ.get("FRAMEGATE_APPROVAL_URL") or settings.public_url,
+                              service_key(settings.secret_key))
+    ctx = uploads.Ingest(db=db, store=store, settings=settings, ensure_not_archived=approval.ensure_not_archived)
 
     @app.before_request
     def prepare_once():

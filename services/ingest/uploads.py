@@ -45,6 +45,7 @@ class Ingest:
     store: ObjectStore
     settings: object
     on_completion_requested: Callable[[], None] | None = None  # wakes the completion runner
+    ensure_not_archived: Callable[[str], None] | None = None  # approval's say: an archived project takes nothing
 
     @property
     def masters(self) -> str:
@@ -65,6 +66,8 @@ def part_count(size: int, part_size: int) -> int:
 def start_batch(ctx: Ingest, user, project_id: str, files: list) -> tuple[list[dict], bool]:
     """Open (or resume) one upload per file; returns (items, any_accepted)."""
     access.require(ctx.db, user, project_id, "upload")  # 404 to non-members, 403 to viewers
+    if ctx.ensure_not_archived:
+        ctx.ensure_not_archived(project_id)
     if not isinstance(files, list) or not files:
         raise ApiError(400, "no_files", "Send at least one file in 'files'.")
     if len(files) > 500:
@@ -227,6 +230,8 @@ def complete(ctx: Ingest, user, upload_id: str, declared_sha256: object) -> dict
     sha = declared_sha256.lower() if isinstance(declared_sha256, str) else ""
     if len(sha) != 64 or not set(sha) <= SHA256_HEX:
         raise ApiError(400, "bad_sha256", "'sha256' must be the 64-character hex SHA-256 of the whole file.")
+    if ctx.ensure_not_archived:
+        ctx.ensure_not_archived(upload["project_id"])
     if upload["state"] == "open":
         _check_all_parts_stored(ctx, upload)
     completion, _ = completions.request(ctx.db, upload, sha, user.id)

@@ -13,10 +13,11 @@ from services.common.logs import configure_logging
 from services.common.mongo import connect, ensure_indexes, ping
 from services.common.settings import load_settings
 from services.common.storage import ObjectStore
-from services.common.web import ApiError, install_common, public, service_key
+from services.common.web import ApiError, install_common, link_decision_key, public, service_key
 
-from . import links_store, notes_store
+from . import approval_locks, links_store, notes_store
 from .ingest_client import IngestClient
+from .link_approval import ApprovalDecisions, link_approval_blueprint
 from .link_reviewer_api import link_reviewer_blueprint
 from .links_api import links_blueprint
 from .notes_api import notes_blueprint
@@ -39,6 +40,8 @@ def create_app(settings=None) -> Flask:
     store = ObjectStore(settings)
     ingest = IngestClient(os.environ.get("FRAMEGATE_INGEST_URL") or settings.public_url,
                           reader_key=service_key(settings.secret_key))
+    approval_url = os.environ.get("FRAMEGATE_APPROVAL_URL") or settings.public_url
+    approval_locks.install(app, approval_locks.ApprovalLocks(approval_url, service_key(settings.secret_key)))
     hlsjs = Path(os.environ.get("FRAMEGATE_HLSJS_PATH") or HLSJS_DEFAULT)
 
     @app.before_request
@@ -70,4 +73,6 @@ def create_app(settings=None) -> Flask:
     exact = ExactStills(store, settings.bucket("masters"), settings.bucket("renditions"))
     app.register_blueprint(stills_blueprint(settings, ingest, exact))
     app.register_blueprint(link_reviewer_blueprint(settings, db, ingest, exact))
+    app.register_blueprint(link_approval_blueprint(settings, db, ApprovalDecisions(
+        approval_url, link_decision_key(settings.secret_key))))
     return app

@@ -27,7 +27,7 @@ from flask import Blueprint, jsonify, make_response, redirect, render_template, 
 from services.common import cdn
 from services.common.web import CSRF_HEADER, ApiError, json_body, public
 
-from . import links, links_store, notes_store
+from . import approval_locks, links, links_store, notes_store
 from .ingest_client import IngestClient, IngestNotFound
 from .link_rules import LinkRefused, audience, ensure_live, ensure_may_comment, ensure_may_download, is_reviewers_own
 from .links_api import refused_response
@@ -66,6 +66,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
         if session is None:
             raise LinkRefused(401, "no_link_session", "Open the review link first (name and e-mail).")
         ensure_live(link, links.now())
+        approval_locks.ensure_link_project_live(link)
         if request.method != "GET" and not request.headers.get(CSRF_HEADER):
             raise LinkRefused(403, "csrf_required", f"Send the {CSRF_HEADER} header.")
         return link, session
@@ -99,6 +100,7 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
             return make_response(render_template("not_found.html"), 404)
         try:
             ensure_live(link, links.now())
+            approval_locks.ensure_link_project_live(link)
         except LinkRefused as err:
             return make_response(render_template("link.html", link=link, gone=err.message), err.status)
         session = links_store.session_for(db, link["_id"], request.cookies.get(cookie_name(link["_id"]), ""))

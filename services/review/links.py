@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from services.common import cdn, passwords
 from services.common.events import LinkCreated, LinkOpened, LinkRevoked, PlaybackProgress, event_id_for
 
-from . import links_store
+from . import approval_locks, links_store
 from .ingest_client import IngestClient, IngestNotFound
 from .watching import as_objects, merge_ranges, percent_watched, progress_milestone
 from .link_rules import (LinkRefused, check_brief, check_domains, check_expiry, check_flag, check_kind,
@@ -45,6 +45,7 @@ def link_view(link: dict, at: datetime | None = None) -> dict:
         "kind": link["kind"], "stage": link["stage"], "brief": link["brief"],
         "expires_at": _iso(link.get("expires_at")), "password": bool(link.get("password_hash")),
         "allowed_domains": link["allowed_domains"], "comments": link["comments"], "download": link["download"],
+        "approve": link.get("approve", False),
         "created_by": link["created_by"]["email"], "created_at": _iso(link.get("created_at")),
         "revoked_at": _iso(link.get("revoked_at")), "state": link_state(link, at or now()),
     }
@@ -78,6 +79,7 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings
     password = check_new_password(body.get("password"))
     comments = check_flag("comments", body.get("comments"), True)
     download = check_flag("download", body.get("download"), False)
+    approve = check_flag("approve", body.get("approve"), False)  # its reviewers may decide on the gate
     version_id, asset_id = body.get("version_id"), body.get("asset_id")
     if bool(version_id) == bool(asset_id):
         raise LinkRefused(400, "version_or_asset", "Give either 'version_id' (that version) or 'asset_id' "
@@ -95,12 +97,13 @@ def create_link(db, ingest: IngestClient, user, token: str, body: dict, settings
             raise LinkRefused(404, "unknown_asset", f"There is no asset {asset_id!r}.") from None
         project_id = asset["project_id"]
     require_owner(ingest, user, token, project_id)
+    approval_locks.ensure_project_open(project_id)
 
     link_token = new_token()
     link = {"_id": links_store.new_id(), "token_sha256": token_digest(link_token), "project_id": project_id,
             "asset_id": asset_id, "version_id": version_id or None, "kind": kind, "stage": stage, "brief": brief,
             "expires_at": expires_at, "password_hash": passwords.hash_password(password, settings) if password else None,
-            "allowed_domains": domains, "comments": comments, "download": download,
+            "allowed_domains": domains, "comments": comments, "download": download, "approve": approve,
             "created_by": {"user_id": user.id, "name": user.name, "email": user.email}, "created_at": at}
     event = LinkCreated(event_id=event_id_for("link_created", link["_id"]), project_id=project_id,
                         link_id=link["_id"], asset_id=asset_id, version_id=link["version_id"], kind=kind,
@@ -177,6 +180,7 @@ def open_session(db, ingest: IngestClient, link: dict, body: dict, ip: str, user
                  settings) -> tuple[dict, str]:
     """A reviewer's viewing session on a live link: (session, secret for the cookie), and a LinkOpened event."""
     ensure_live(link, now())
+    approval_locks.ensure_link_project_live(link)
     name = reviewer_name(body.get("name"))
     email = reviewer_email(body.get("email"), link["allowed_domains"])
     check_password(db, link, body.get("password"), ip, settings)

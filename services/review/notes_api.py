@@ -19,7 +19,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from services.common.events import NoteAdded, NoteReplied, event_id_for
 from services.common.web import ApiError, json_body
 
-from . import markers, notes_store
+from . import approval_locks, markers, notes_store
 from .ingest_client import IngestClient, IngestNotFound
 from .notes_rules import (NoteRefused, check_drawing, check_frames, check_status, check_text, check_visibility,
                           mention_handles, mentioned)
@@ -152,7 +152,8 @@ def new_note(db, version: dict, body: dict, who: dict, author_key: str, members,
             "version_id": version_id, "parent_id": None, "frame": frame, "to_frame": to_frame,
             "timecode": clock.timecode(frame), "to_timecode": clock.timecode(to_frame) if to_frame is not None else None,
             "text": text, "status": "open", "visibility": visibility, "drawing": drawing, "author": who,
-            "mentions": mentions, "mention_handles": handles, "link_id": link_id}
+            "mentions": mentions, "mention_handles": handles, "link_id": link_id,
+            "post_approval": approval_locks.mark_for_new_note(version)}
     event = NoteAdded(event_id=event_id_for("note_added", note_id), project_id=version["project_id"],
                       note_id=note_id, asset_id=version["asset_id"], version_id=version_id, frame=frame,
                       to_frame=to_frame, timecode=note["timecode"], text=text, visibility=visibility,
@@ -179,7 +180,9 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
            "version_id": parent["version_id"], "parent_id": parent["_id"], "frame": parent["frame"],
            "to_frame": parent.get("to_frame"), "timecode": parent["timecode"], "text": text, "status": "open",
            "visibility": visibility, "drawing": [], "author": who, "mentions": mentions, "mention_handles": handles,
-           "link_id": link_id}
+           "link_id": link_id,
+           "post_approval": approval_locks.mark_for_new_note({"project_id": parent["project_id"],
+                                                               "id": parent["version_id"]})}
     event = NoteReplied(event_id=event_id_for("note_replied", reply_id), project_id=parent["project_id"],
                         note_id=reply_id, parent_note_id=parent["_id"], asset_id=parent["asset_id"],
                         version_id=parent["version_id"], text=text, visibility=visibility,
@@ -191,6 +194,7 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
 
 def edit_note(db, note: dict, body: dict, by: str) -> dict:
     """A new revision of a note's text and/or drawing (the caller checked it is theirs); the note's view."""
+    approval_locks.ensure_note_may_change(note)
     change = {}
     if "text" in body:
         change["text"] = check_text(body["text"])
@@ -207,6 +211,7 @@ def change_status(db, note: dict, body: dict, by: str) -> tuple[dict, bool]:
     status = check_status(body.get("status"))
     if notes_store.current_revision(db, note["_id"]).status == status:
         return notes_store.note_view(db, note["_id"]), False
+    approval_locks.ensure_note_may_change(note)
     notes_store.add_revision(db, note["_id"], {"status": status}, by=by,
                              event_for=notes_store.status_event(note, by))
     return notes_store.note_view(db, note["_id"]), True
@@ -219,6 +224,7 @@ def revisions_view(db, note_id: str) -> list[dict]:
 
 def export_file(version: dict, notes: list[dict], fmt: str, stills=None) -> tuple[bytes | str, str]:
     """One export of a version's notes (as the audience may see them): (body, mimetype)."""
+    notes = [approval_locks.flagged_for_export(n) for n in notes]
     facts = version.get("facts") or {}
     clock = markers.Clock.from_facts(facts)
     title = f"{version['asset_name']} v{version['number']}"

@@ -171,4 +171,6 @@ def _view(note: dict, now_reads: Revision, revisions: int) -> dict:
         "mentions": note.get("mentions", []), "mention_handles": note.get("mention_handles", []),
         "created_at": note["created_at"].isoformat(),
         "edited": revisions > 1, "revisions": revisions, "replies": [],
+        # added after the version's gate closed: the record of a retroactive request
+        "post_approval_scope_change": bool(note.get("post_approval")), "post_approval": note.get("post_approval"),
     }

@@ -78,6 +78,10 @@ def review_openapi_document() -> dict:
             sessions + "/stills/{frame}": {"parameters": _path("link_id", "frame"), "get": _reviewer(_op(
                 "Frame N of the link's version as a lossless PNG: a signed CDN URL", "200", OBJ,
                 errors=(400, 401, 404, 410, 502, 504)))},
+            sessions + "/decision": {"parameters": _path("link_id"), "post": _reviewer(_op(
+                "Approve or request changes on the gate this session's version is up for (links that allow "
+                "approving; the e-mail given must be an approver)", "201", OBJ, OBJ,
+                errors=(400, 401, 403, 409, 410, 503)))},
             sessions + "/progress": {"parameters": _path("link_id"), "post": _reviewer(_op(
                 "Frame ranges played (ended: true when the viewing ends)", "200", OBJ, OBJ, errors=(400, 401, 403, 410)))},
         },

@@ -78,6 +78,7 @@ def test_the_entry_script_defaults_are_the_dev_overlays_services_and_a_cdn_secre
     rendered = entry_print({"FRAMEGATE_SECRET_KEY": "k", "FRAMEGATE_CDN_SECRET": "explicit"})
     assert "listen 8080;" in rendered
     assert "server ingest:80;" in rendered and "server review:80;" in rendered and "server review:8081;" in rendered
+    assert "server approval:80;" in rendered
     assert "pid /tmp/nginx/run/nginx.pid;" in rendered and "proxy_cache_path /tmp/nginx/cache " in rendered
     assert 'secure_link_md5 "explicit:$cdn_expires:$cdn_scope:explicit";' in rendered
 
@@ -109,7 +110,7 @@ def test_the_image_carries_todays_template_and_signing_module(cdn_image):
 def test_nginx_in_the_image_accepts_the_rendered_config_on_a_read_only_root(cdn_image):
     out = podman("run", "--rm", *LOCKED_DOWN, "-e", "FRAMEGATE_SECRET_KEY=k",
                  "-e", "NGINX_INGEST_UPSTREAM=127.0.0.1:9", "-e", "NGINX_REVIEW_UPSTREAM=127.0.0.1:9",
-                 "-e", "NGINX_REVIEW_ORIGIN_UPSTREAM=127.0.0.1:9",
+                 "-e", "NGINX_REVIEW_ORIGIN_UPSTREAM=127.0.0.1:9", "-e", "NGINX_APPROVAL_UPSTREAM=127.0.0.1:9",
                  cdn_image, "-t", check=False)
     assert out.returncode == 0 and "test is successful" in out.stderr, out.stderr
 
@@ -121,7 +122,8 @@ def played_cdn(cdn_image):
     env = {"FRAMEGATE_SECRET_KEY": stack_env()["FRAMEGATE_SECRET_KEY"], "NGINX_LISTEN": listen,
            "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{local_port('ingest')}",
            "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{local_port('review')}",
-           "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{local_port('review')}"}
+           "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{local_port('review')}",
+           "NGINX_APPROVAL_UPSTREAM": f"127.0.0.1:{local_port('approval')}"}
     if os.environ.get("FRAMEGATE_CDN_SECRET"):
         env["FRAMEGATE_CDN_SECRET"] = os.environ["FRAMEGATE_CDN_SECRET"]
     c = Container("cdn", cdn_image, env, LOCKED_DOWN)

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 # Host ports of the containers: the stack's port base plus offsets that the
 # stack itself does not use (services.common.settings.PORT_OFFSETS).
-INGEST_OFFSET, RELAY_OFFSET, NAMEKO_OFFSET, REVIEW_OFFSET = 201, 202, 203, 204
+INGEST_OFFSET, RELAY_OFFSET, NAMEKO_OFFSET, REVIEW_OFFSET, APPROVAL_OFFSET = 201, 202, 203, 204, 205
 # Every container runs like this, as on Kubernetes with readOnlyRootFilesystem
 # and an emptyDir on /tmp.
 LOCKED_DOWN = ["--read-only", "--tmpfs", "/tmp:rw,size=256m,mode=1777"]
@@ -87,6 +87,23 @@ def review(containers):
     c.url = f"http://127.0.0.1:{port(REVIEW_OFFSET)}"
     assert wait_healthy(c.url + "/healthz", c)["checks"] == {"mongo": "ok", "s3": "ok"}
     return c
+
+
+@pytest.fixture
+def approval(containers):
+    c = containers("approval", {"FRAMEGATE_BIND": f"127.0.0.1:{port(APPROVAL_OFFSET)}",
+                                "FRAMEGATE_INGEST_URL": os.environ.get("FRAMEGATE_PUBLIC_URL", "")})
+    c.url = f"http://127.0.0.1:{port(APPROVAL_OFFSET)}"
+    assert wait_healthy(c.url + "/healthz", c)["checks"] == {"mongo": "ok", "s3": "ok"}
+    return c
+
+
+def test_the_approval_image_lists_its_templates_and_answers_the_verifier(approval):
+    # reportlab, pyHanko and qrcode load; the built-in workflow templates are in the image
+    assert requests.post(approval.url + "/api/v1/approval/certificates/verify", data=b"%PDF-1.4",
+                         headers={"Content-Type": "application/pdf"}, timeout=30).json()["valid"] is False
+    assert requests.get(approval.url + "/verify/" + "0" * 32, timeout=30).status_code == 404
+    assert "framegate_http_requests_total" in requests_get(approval.url + "/metrics")
 
 
 def test_the_review_image_serves_its_pages_and_the_players_hls_js(review):
@@ -184,7 +201,7 @@ def requests_get(url: str) -> str:
     return response.text
 
 
-@pytest.mark.parametrize("name", ["ingest", "relay", "nameko", "review"])
+@pytest.mark.parametrize("name", ["ingest", "relay", "nameko", "review", "approval"])
 def test_runs_as_non_root_on_a_read_only_root_under_tini_and_stops_on_sigterm(name, request):
     c = request.getfixturevalue(name)
     processes = c.top("user", "args")
@@ -202,7 +219,7 @@ def test_runs_as_non_root_on_a_read_only_root_under_tini_and_stops_on_sigterm(na
     assert took < 5, f"{name} took {took:.1f}s to stop on SIGTERM"
 
 
-@pytest.mark.parametrize("name", ["ingest", "relay", "transcode", "nameko", "review",
+@pytest.mark.parametrize("name", ["ingest", "relay", "transcode", "nameko", "review", "approval",
                                   "dev-postgres", "dev-ferretdb", "dev-rabbitmq", "dev-s3"])
 def test_images_hold_no_build_tools_test_packages_or_caches(name):
     script = (

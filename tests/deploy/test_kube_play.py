@@ -49,7 +49,7 @@ pytestmark = pytest.mark.slow
 
 INFRA = ("postgres", "ferretdb", "rabbitmq", "s3")
 SERVICES = ("ingest", "review", "ingest-relay", "transcode", "ingest-status", "transcode-dispatch",
-            "transcode-relay", "ingest-reconciler", "review-relay")
+            "transcode-relay", "ingest-reconciler", "approval", "approval-relay", "review-relay")
 EDGE = ("cdn",)  # the front door and CDN: nginx in front of ingest and review
 # Port offsets from the stack's base (services.common.settings.PORT_OFFSETS
 # leaves 3xx free).
@@ -57,7 +57,7 @@ OFFSET = {"postgres": 331, "mongo": 332, "ferretdb-debug": 333, "amqp": 334, "am
           "amqp-prometheus": 336, "amqp-dist": 337, "s3": 338,
           "ingest": 341, "review": 342, "ingest-relay": 343, "transcode": 344, "ingest-status": 345,
           "transcode-dispatch": 346, "transcode-relay": 347, "cdn": 348, "review-origin": 349,
-          "ingest-reconciler": 350, "review-relay": 351}
+          "ingest-reconciler": 350, "approval": 351, "approval-relay": 352, "review-relay": 353}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +83,7 @@ def rewrite(value: str) -> str:
     value = value.replace("//ferretdb:27017/", f"//127.0.0.1:{port('mongo')}/")
     value = value.replace("@rabbitmq:5672/", f"@127.0.0.1:{port('amqp')}/")
     value = re.sub(r"^s3:7070$", f"127.0.0.1:{port('s3')}", value)
+    value = re.sub(r"^http://approval$", f"http://127.0.0.1:{port('approval')}", value)
     return re.sub(r"^http://ingest$", f"http://127.0.0.1:{port('ingest')}", value)
 
 
@@ -100,7 +101,9 @@ def overrides(name: str) -> dict[str, str]:
         "review": {**services, "FRAMEGATE_BIND": f"127.0.0.1:{port('review')}",
                    "FRAMEGATE_ORIGIN_BIND": f"127.0.0.1:{port('review-origin')}",
                    "FRAMEGATE_ORIGIN_PORT": str(port("review-origin"))},
+        "approval": {**services, "FRAMEGATE_BIND": f"127.0.0.1:{port('approval')}"},
         "ingest-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("ingest-relay"))},
+        "approval-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("approval-relay"))},
         "transcode-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("transcode-relay"))},
         "review-relay": {**services, "FRAMEGATE_RELAY_PORT": str(port("review-relay"))},
         "transcode": {**services, "FRAMEGATE_OPS_PORT": str(port("transcode"))},
@@ -109,7 +112,8 @@ def overrides(name: str) -> dict[str, str]:
         "ingest-reconciler": {**services, "FRAMEGATE_OPS_PORT": str(port("ingest-reconciler"))},
         "cdn": {"NGINX_LISTEN": f"127.0.0.1:{port('cdn')}", "NGINX_INGEST_UPSTREAM": f"127.0.0.1:{port('ingest')}",
                 "NGINX_REVIEW_UPSTREAM": f"127.0.0.1:{port('review')}",
-                "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{port('review-origin')}"},
+                "NGINX_REVIEW_ORIGIN_UPSTREAM": f"127.0.0.1:{port('review-origin')}",
+                "NGINX_APPROVAL_UPSTREAM": f"127.0.0.1:{port('approval')}"},
     }.get(name, {})
 
 

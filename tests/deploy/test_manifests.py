@@ -18,7 +18,7 @@ from tests.deploy.needs import need
 KUBERNETES_VERSION = "1.30.0"
 SERVICES = {"ingest": 8080, "ingest-relay": 9101, "transcode": 9102, "ingest-status": 9103,
             "transcode-dispatch": 9104, "transcode-relay": 9105, "review": 8080, "ingest-reconciler": 9106,
-            "review-relay": 9107}
+            "approval": 8080, "approval-relay": 9107, "review-relay": 9108}
 ORIGIN_PORT = 8081  # review's CDN origin
 # Time a worker needs after its job limit to store what it made and record the outcome.
 SHUTDOWN_MARGIN_SECONDS = 600
@@ -327,7 +327,8 @@ def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review
     assert ref["key"] == "FRAMEGATE_SECRET_KEY" and ref["name"] in secrets and ref["name"].startswith(
         "framegate-secrets")
     services = {s["metadata"]["name"]: s for s in of_kind(objects, "Service")}
-    for var, svc in (("NGINX_INGEST_UPSTREAM", "ingest"), ("NGINX_REVIEW_UPSTREAM", "review")):
+    for var, svc in (("NGINX_INGEST_UPSTREAM", "ingest"), ("NGINX_REVIEW_UPSTREAM", "review"),
+                     ("NGINX_APPROVAL_UPSTREAM", "approval")):
         host, port = env[var]["value"].split(":")
         assert host == svc and int(port) in {p["port"] for p in services[svc]["spec"]["ports"]}, var
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
@@ -354,8 +355,8 @@ def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review
         assert port_set == {ports["http"]}, policy
         assert peers and all(set(peer) == {"namespaceSelector"} and peer["namespaceSelector"] == {
             "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}} for peer in peers), policy
-    # Out: DNS, then ingest's and review's pods on their HTTP port, review's
-    # origin port, nothing else.
+    # Out: DNS, then ingest's, review's and approval's pods on their HTTP port,
+    # review's origin port, nothing else.
     reached = set()
     for policy, peers, port_set in rules("cdn", "Egress"):
         if policy == "allow-dns":
@@ -366,10 +367,10 @@ def test_the_dev_cdn_is_the_single_front_door_and_reaches_only_ingest_and_review
             targets = {n for n, labels in labels_of.items() if selects(peer["podSelector"], labels)}
             assert port_set == {8080} or targets == {"review"}, policy
             reached |= targets
-    assert reached == {"ingest", "review"}
+    assert reached == {"approval", "ingest", "review"}
     assert env["NGINX_REVIEW_ORIGIN_UPSTREAM"]["value"] == f"review:{ORIGIN_PORT}"
     # ... which let it in; the ingress controller reaches them no longer.
-    for svc in ("ingest", "review"):
+    for svc in ("approval", "ingest", "review"):
         froms = [(peers, port_set) for _, peers, port_set in rules(svc, "Ingress")]
         assert any(8080 in port_set and any("podSelector" in peer and selects(peer["podSelector"], labels_of["cdn"])
                                             for peer in peers) for peers, port_set in froms), svc
@@ -399,7 +400,8 @@ def ingress_backend(ingress: dict, path: str) -> str | None:
 NOT_PUBLIC = ("/metrics", "/healthz", "/_origin/renditions/p/v/poster.jpg")
 PUBLIC = {"/api/v1/projects": "ingest", "/": "review", "/signin": "review", "/projects/p": "review",
           "/versions/v": "review", "/static/app.js": "review",
-          "/api/v1/review/versions/v/notes": "review", "/l/token": "review", "/links/l/access": "review"}
+          "/api/v1/review/versions/v/notes": "review", "/l/token": "review", "/links/l/access": "review",
+          "/api/v1/approval/projects/p/stage": "approval", "/verify/c": "approval"}
 
 
 def test_metrics_health_and_the_origin_are_not_on_the_public_ingress(overlay):

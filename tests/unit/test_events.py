@@ -101,6 +101,10 @@ SAMPLES = {
         stage="client-rough-cut", round=1, asset_id="a1", version_id="v3", version_number=3,
         approvers=["client@brand.test", "role:owner"], rule="all", submitted_by="pat@studio.example",
     ),
+    "project_archived": events.ProjectArchived(
+        event_id="7a1e", occurred_at="2026-11-26T13:00:04.000Z", project_id="p1", archived_by="workflow",
+        reason="final_stage_closed",
+    ),
 }
 
 

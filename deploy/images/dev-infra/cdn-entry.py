@@ -67,10 +67,10 @@ def values(env: dict, cdn) -> dict:
         "ingest_upstream": env.get("NGINX_INGEST_UPSTREAM", "ingest:80"),
         "review_upstream": env.get("NGINX_REVIEW_UPSTREAM", "review:80"),
         "review_origin_upstream": env.get("NGINX_REVIEW_ORIGIN_UPSTREAM", "review:8081"),
-        # No approval Deployment in k8s/ yet: until there is, its routes answer 502
-        # rather than nginx refusing to start on an unresolvable host name.
-        "approval_upstream": env.get("NGINX_APPROVAL_UPSTREAM", "127.0.0.1:9"),
-        "notify_upstream": env.get("NGINX_NOTIFY_UPSTREAM", "127.0.0.1:9"),  # no notify Deployment yet either
+        "approval_upstream": env.get("NGINX_APPROVAL_UPSTREAM", "approval:80"),
+        # No notify or dashboard Deployment in k8s/ yet: until there is, their routes
+        # answer 502 rather than nginx refusing to start on an unresolvable host name.
+        "notify_upstream": env.get("NGINX_NOTIFY_UPSTREAM", "127.0.0.1:9"),
         "dashboard_upstream": env.get("NGINX_DASHBOARD_UPSTREAM", "127.0.0.1:9"),
         "cdn_secret": cdn.signing_secret_from_env(env),
         "cdn_origin_key": cdn.origin_key_from_env(env),

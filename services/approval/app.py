@@ -131,7 +131,8 @@ def create_app(settings=None) -> Flask:
 
     @app.get(f"{PREFIX}/projects/<project_id>/stage")
     def stage(project_id):
-        project_for_caller(project_id)
+        if g.user is not SERVICE_READER:  # review asks, to show a gate's stage and scope on its links
+            project_for_caller(project_id)
         return jsonify(handlers.stage_view(ctx, project_id, request.args.get("stage") or None))
 
     @app.get(f"{PREFIX}/projects/<project_id>/locks")

@@ -70,6 +70,26 @@ class ApprovalLocks:
                       VersionLock(lock["gate_id"], lock["stage"], lock["locked_at"]))
 
 
+    def current_gate(self, project_id: str, version_id: str) -> dict | None:
+        """The project's current stage's title and scope if this version is up for its gate
+        (what a link that allows approving shows); None otherwise or when approval does not answer."""
+        try:
+            response = self.http.get(f"{self.base}/api/v1/approval/projects/{project_id}/stage",
+                                     timeout=self.timeout, headers={SERVICE_KEY_HEADER: self.reader_key})
+            response.raise_for_status()
+            stage = response.json()
+        except (requests.RequestException, ValueError):
+            return None
+        if stage.get("version_id") != version_id:
+            return None
+        return {"title": stage.get("title") or stage.get("stage"), "scope": stage.get("scope") or ""}
+
+
+def gate_for_link(link: dict, version_id: str) -> dict | None:
+    locks = _locks()
+    return locks.current_gate(link["project_id"], version_id) if locks and link.get("approve") else None
+
+
 def install(app, locks: ApprovalLocks) -> None:
     app.extensions[EXTENSION] = locks
 

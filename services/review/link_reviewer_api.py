@@ -115,7 +115,8 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
         # The team's notes panel, on this link session's notes API (it lists only this link's audience's notes).
         return render_template("link_player.html", link=link, session=session, version=version,
                                project={"id": link["project_id"], "name": link["stage"]}, player=player,
-                               notes=link_notes_config(version, link, session))
+                               notes=link_notes_config(version, link, session),
+                               gate=approval_locks.gate_for_link(link, session["version_id"]))
 
     @bp.post("/l/<token>")
     @public

@@ -144,6 +144,13 @@ export function mountNotesPanel(panel, config, player) {
     head.append(el("span", { class: "note-author" }, note.author_name));
     if (note.visibility === "internal") head.append(el("span", { class: "note-badge note-internal" }, "internal"));
     if (note.edited) head.append(el("span", { class: "note-badge note-edited", title: `${note.revisions} revisions` }, "edited"));
+    if (note.post_approval_scope_change) {
+      // Added to the version after its gate closed: the record of a retroactive request.
+      const mark = note.post_approval || {};
+      head.append(el("span", { class: "note-badge note-scope-change",
+        title: `Added after ${mark.stage || "the stage"} was approved${mark.locked_at ? ` (${mark.locked_at})` : ""}` },
+      "Post-approval scope change"));
+    }
     return head;
   }
 

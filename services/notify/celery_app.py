@@ -12,6 +12,7 @@ from __future__ import annotations
 from celery import Celery
 from kombu import Exchange, Queue
 
+from services.common.celery_defaults import RELIABLE_TASKS
 from services.common.settings import load_settings
 
 NOTIFY_QUEUE = "notify"
@@ -27,6 +28,7 @@ def make_celery(settings=None) -> Celery:
     settings = settings or load_settings()
     app = Celery("framegate-notify", broker=settings.amqp_url, include=["services.notify.tasks"])
     route = {"queue": NOTIFY_QUEUE, "routing_key": NOTIFY_QUEUE, "exchange": notify_exchange.name}
+    app.conf.update(RELIABLE_TASKS)
     app.conf.update(
         task_queues=[notify_queue],
         task_default_queue=NOTIFY_QUEUE,
@@ -34,17 +36,7 @@ def make_celery(settings=None) -> Celery:
         task_default_exchange_type="topic",
         task_default_routing_key=NOTIFY_QUEUE,
         task_routes={DELIVER_TASK: route, FLUSH_NOTES_TASK: route},
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
         task_soft_time_limit=120,
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        broker_transport_options={"confirm_publish": True},
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
     )
     return app
 

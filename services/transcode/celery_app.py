@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from services.common.celery_defaults import RELIABLE_TASKS
 from services.common.settings import load_settings
 
 from .queues import TRANSCODE_QUEUE, dead_letter_queue, transcode_queue
@@ -19,24 +20,15 @@ TRANSCODE_TASK = "transcode.version"
 def make_celery(settings=None) -> Celery:
     settings = settings or load_settings()
     app = Celery("framegate-transcode", broker=settings.amqp_url, include=["services.transcode.tasks"])
+    app.conf.update(RELIABLE_TASKS)
     app.conf.update(
         task_queues=[transcode_queue, dead_letter_queue],
         task_default_queue=TRANSCODE_QUEUE,
         task_routes={TRANSCODE_TASK: {"queue": TRANSCODE_QUEUE, "routing_key": TRANSCODE_QUEUE}},
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
         # The threads pool ignores Celery's time limits; the runner enforces this
         # one (handlers.run_job). Kept here for a prefork pool. RabbitMQ's
         # consumer_timeout (rabbitmq.conf) is longer still.
         task_time_limit=settings.transcode_time_limit_seconds,
-        task_serializer="json",
-        accept_content=["json"],
-        task_ignore_result=True,
-        broker_transport_options={"confirm_publish": True},
-        broker_connection_retry_on_startup=True,
-        worker_hijack_root_logger=False,
-        worker_send_task_events=False,
     )
     return app
 

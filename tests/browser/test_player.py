@@ -163,6 +163,15 @@ def test_the_frame_shown_is_the_frame_in_the_picture(page, playable, reviewer):
     assert not errors, errors
 
 
+def test_a_link_to_a_noted_frame_opens_the_player_on_that_frame(page, playable, reviewer):
+    """Notifications link to the player at a note's frame (?frame=N)."""
+    _, _, version = playable
+    facts = version["facts"]
+    sign_in(page, *reviewer, next_path=f"/versions/{version['id']}")
+    page.goto(f"/versions/{version['id']}?frame=37")
+    assert check(page, facts, "opened at ?frame=37", []) == 37
+
+
 def test_the_versions_list_shows_status_and_links_to_the_player(page, playable, reviewer):
     _, project, version = playable
     sign_in(page, *reviewer, next_path=f"/projects/{project['id']}")

@@ -24,10 +24,12 @@ const dropFrame = !!config.drop_frame;
 const startFrames = config.start_timecode ? smpteToFrames(config.start_timecode, rate, dropFrame) : 0;
 
 let strip = null;  // the waveform under the seek bar, once loaded
+// A link to a noted frame (?frame=N, as notifications send) opens the player there.
+const requestedFrame = Math.max(0, Number.parseInt(new URLSearchParams(location.search).get("frame"), 10) || 0);
 const state = {
   firstFrameTime: null,  // media time of frame 0, read from the stream
   frame: 0,              // the frame on screen
-  target: 0,             // the frame the last seek asked for
+  target: requestedFrame, // the frame the last seek asked for
   awaitingFrame: false,  // a seek is waiting for its frame to be presented
   shuttle: 0,            // playback speed: > 0 forward (L), < 0 backward (J)
   reverseTimer: null,

@@ -41,18 +41,25 @@ class ProjectAccess:
         self.asking: dict[str, threading.Lock] = {}
         self.lock = threading.Lock()
 
-    def visible(self, token: str, is_admin: bool, max_age: float = CACHE_SECONDS) -> Visible:
+    def visible(self, token: str, is_admin: bool, max_age: float = CACHE_SECONDS,
+                asked_after: float | None = None) -> Visible:
         """What the token's holder sees, asked of ingest unless known from the last `max_age` seconds
-        (viewers sharing a token share the answer, so a burst of changes costs one call a second)."""
+        and, given `asked_after` (a time.monotonic() reading), asked after that moment: an answer
+        from before a production was announced may not know it yet. Viewers sharing a token share
+        the answer, so a burst of changes costs one call, not one per stream."""
+        def fresh(cached) -> bool:
+            return bool(cached) and time.monotonic() - cached[0] < max_age and (
+                asked_after is None or cached[0] >= asked_after)
+
         with self.lock:
             cached = self.cache.get(token)
             asking = self.asking.setdefault(token, threading.Lock())
-        if cached and time.monotonic() - cached[0] < max_age:
+        if fresh(cached):
             return cached[1]
         with asking:  # a hundred streams of one viewer due at once make one call, not a hundred
             with self.lock:
                 cached = self.cache.get(token)
-            if cached and time.monotonic() - cached[0] < max_age:
+            if fresh(cached):
                 return cached[1]
             return self._ask(token, is_admin)
 

@@ -121,12 +121,13 @@ def create_app(settings=None) -> Flask:
 
         def events():
             allowed, checked = seen.ids(), time.monotonic()
+            refused: set[str] = set()  # productions an answer newer than their change did not list
 
-            def ask_again(max_age: float) -> bool:
+            def ask_again(max_age: float, asked_after: float | None = None) -> bool:
                 """Refresh what this viewer may see; False once their session has ended."""
                 nonlocal allowed
                 try:
-                    allowed = access.visible(token, is_admin, max_age=max_age).ids()
+                    allowed = access.visible(token, is_admin, max_age=max_age, asked_after=asked_after).ids()
                 except SessionEnded:
                     return False
                 except Exception:  # ingest away for a moment: keep what we had
@@ -137,13 +138,22 @@ def create_app(settings=None) -> Flask:
                 yield "retry: 2000\n: connected\n\n"
                 while not subscriber.overflowed:
                     try:
-                        changed, message = subscriber.messages.get(timeout=KEEPALIVE_SECONDS)
+                        changed, message, announced_at = subscriber.messages.get(timeout=KEEPALIVE_SECONDS)
                     except queue.Empty:  # say we are here, so proxies keep the connection
-                        changed, message = None, None
-                    # A production this viewer was not shown may be new, or they were just
-                    # added to it: ask ingest (at most once a second per token) before deciding.
-                    if changed and allowed is not None and changed not in allowed and not ask_again(1.0):
-                        break
+                        changed, message, announced_at = None, None, 0.0
+                    if changed and allowed is not None and changed not in allowed:
+                        # New to this viewer: made after the stream opened, or they were just added.
+                        # The first time, only an answer asked after the announcement will do (an
+                        # older one cannot know it); one already refused is asked about at most
+                        # once a second, so others' busy productions cost ingest little.
+                        if changed in refused:
+                            still_signed_in = ask_again(1.0)
+                        else:
+                            still_signed_in = ask_again(RECHECK_SECONDS, asked_after=announced_at)
+                        if not still_signed_in:
+                            break
+                        if allowed is not None and changed not in allowed:
+                            refused.add(changed)
                     if message is None:
                         yield ": keep-alive\n\n"
                     elif allowed is None or changed in allowed:

@@ -38,7 +38,7 @@ DROPPED = Counter("framegate_dashboard_sse_dropped_total", "SSE streams closed b
 
 
 class Subscriber:
-    """One open stream's queue of (project_id, message). Who may see which
+    """One open stream's queue of (project_id, message, announced_at). Who may see which
     production is the stream's own check (app.py): a production made after the
     stream opened must reach its members too."""
 
@@ -50,9 +50,9 @@ class Subscriber:
     def wants(self, project_id: str) -> bool:
         return not self.project_id or project_id == self.project_id
 
-    def offer(self, project_id: str, message: str) -> None:
+    def offer(self, project_id: str, message: str, announced_at: float) -> None:
         try:
-            self.messages.put_nowait((project_id, message))
+            self.messages.put_nowait((project_id, message, announced_at))
         except queue.Full:
             if not self.overflowed:
                 DROPPED.inc()
@@ -116,8 +116,9 @@ class Broadcaster:
 
     def announce(self, project_id: str, view: dict) -> None:
         message = json.dumps({"project_id": project_id, "event_count": view["event_count"], "row": board_row(view)})
+        announced_at = time.monotonic()  # the production is in ingest by now: it was projected
         with self.lock:
             targets = [s for s in self.subscribers if s.wants(project_id)]
         for subscriber in targets:
-            subscriber.offer(project_id, message)
+            subscriber.offer(project_id, message, announced_at)
         MESSAGES.inc(len(targets))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import json
 import os
 import subprocess
 import random
@@ -151,6 +152,24 @@ def test_members_see_their_productions_and_admins_all(api_url, db, admin, publis
     listed = member.get(f"{D}/productions").json()["productions"]
     assert [r["project_id"] for r in listed] == [mine["id"]]
     assert admin.get(f"{D}/productions").json()["productions"]  # admins see every production
+
+
+def test_productions_made_as_a_stream_opens_reach_it(api_url, db):
+    """Who may see what is asked of ingest and kept a while; a production announced just
+    after that answer must still reach its maker's open stream, not be taken as another's."""
+    member = new_member(api_url, db, "Sid Streamer")
+    with member.session.get(f"{api_url}{D}/stream", stream=True, timeout=60) as response:
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+        made = [member.post("/api/v1/projects", json={"name": f"Quick {n} {uuid.uuid4().hex[:6]}"}).json()["id"]
+                for n in range(3)]
+        heard: set[str] = set()
+        deadline = time.monotonic() + 30
+        for line in response.iter_lines(decode_unicode=True):  # a keep-alive at least every 15 s
+            if line.startswith("data: "):
+                heard.add(json.loads(line[len("data: "):])["project_id"])
+            if set(made) <= heard or time.monotonic() > deadline:
+                break
+    assert set(made) <= heard, f"not heard on the stream: {set(made) - heard}"
 
 
 @pytest.fixture(scope="module")

@@ -386,3 +386,25 @@ class ProjectArchived(Event):
 
     archived_by: str  # an e-mail, or "workflow" when the final stage closed
     reason: str  # "archived" or "final_stage_closed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoteEdited(Event):
+    """A note's text or drawing was edited: a new revision. `new_mentions` are the user ids the
+    edit mentions that the note did not mention before (they have not heard of it yet)."""
+
+    type: ClassVar[str] = "note_edited"
+    version: ClassVar[int] = 1
+    source: ClassVar[str] = "review"
+
+    note_id: str
+    parent_note_id: str | None = None  # set when the edited note is a reply
+    asset_id: str
+    version_id: str
+    revision: int
+    text: str
+    visibility: str
+    edited_by: str  # the person's name
+    link_id: str | None = None
+    mentions: list = field(default_factory=list)  # user ids, all the text mentions now
+    new_mentions: list = field(default_factory=list)

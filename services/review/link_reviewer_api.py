@@ -225,7 +225,8 @@ def link_reviewer_blueprint(settings, db, ingest: IngestClient, stills=None) -> 
         note = visible_note(link, session, note_id)
         if not is_reviewers_own(note, link, session):
             raise ApiError(403, "not_your_note", "Only its author can edit a note; reply to it instead.")
-        return jsonify(edit_note(db, note, body, by=session["name"])), 201
+        return jsonify(edit_note(db, note, body, by=session["name"],
+                                 members=lambda: members_of(ingest, None, link["project_id"]))), 201
 
     @bp.get("/api/v1/review/link-sessions/<link_id>/notes/<note_id>/history")
     @public

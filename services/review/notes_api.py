@@ -81,7 +81,8 @@ def notes_blueprint(db, ingest: IngestClient, stills=None) -> Blueprint:
         note, _ = note_of(note_id)
         if note["author"].get("user_id") != g.user.id and not g.user.is_admin:
             raise ApiError(403, "not_your_note", "Only its author can edit a note; reply to it instead.")
-        return jsonify(edit_note(db, note, body, by=author()["name"])), 201
+        return jsonify(edit_note(db, note, body, by=author()["name"],
+                                 members=lambda: members_of(ingest, g.session_token, note["project_id"]))), 201
 
     @bp.post("/api/v1/review/notes/<note_id>/status")
     def set_status(note_id):
@@ -192,17 +193,21 @@ def new_reply(db, parent: dict, body: dict, who: dict, author_key: str, members,
     return notes_store.note_view(db, stored["_id"]), created
 
 
-def edit_note(db, note: dict, body: dict, by: str) -> dict:
-    """A new revision of a note's text and/or drawing (the caller checked it is theirs); the note's view."""
+def edit_note(db, note: dict, body: dict, by: str, members) -> dict:
+    """A new revision of a note's text and/or drawing (the caller checked it is theirs); the note's view.
+    New text is read again for @mentions: who it newly mentions hears of it through the event."""
     approval_locks.ensure_note_may_change(note)
     change = {}
     if "text" in body:
         change["text"] = check_text(body["text"])
+        team = members()
+        change["mentions"] = tuple(mentioned(change["text"], team))
+        change["mention_handles"] = tuple(mention_handles(change["text"], team))
     if "drawing" in body:
         change["drawing"] = check_drawing(body["drawing"])
     if not change:
         raise ApiError(400, "nothing_to_change", "Send 'text' and/or 'drawing'.")
-    notes_store.add_revision(db, note["_id"], change, by=by)
+    notes_store.add_revision(db, note["_id"], change, by=by, event_for=notes_store.edit_event(note, by))
     return notes_store.note_view(db, note["_id"])
 
 

@@ -186,6 +186,8 @@ class Revision:
     drawing: tuple = ()
     by: str = ""
     at: str = ""
+    mentions: tuple = ()  # user ids the text mentions
+    mention_handles: tuple = ()
 
 
 def current(revisions: list[Revision]) -> Revision:

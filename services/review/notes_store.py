@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from pymongo.database import Database
 
-from services.common.events import NoteAdded, NoteReplied, NoteStatusChanged, event_id_for
+from services.common.events import NoteAdded, NoteEdited, NoteReplied, NoteStatusChanged, event_id_for
 from services.common.mongo import ASC, Index, insert_unique
 from services.common.outbox import outbox_indexes, record_event
 
@@ -71,6 +71,8 @@ def add_revision(db: Database, note_id: str, change: dict, by: str, event_for=No
             "_id": f"{note_id}:{latest.number + 1}", "note_id": note_id, "number": latest.number + 1,
             "text": change.get("text", latest.text), "status": change.get("status", latest.status),
             "visibility": latest.visibility, "drawing": _drawing_to_store(change.get("drawing", latest.drawing)),
+            "mentions": list(change.get("mentions", latest.mentions)),
+            "mention_handles": list(change.get("mention_handles", latest.mention_handles)),
             "by": by, "at": now().isoformat(),
         }
         if insert_unique(db.note_revisions, doc):
@@ -129,6 +131,18 @@ def note_view(db: Database, note_id: str) -> dict:
     return view
 
 
+def edit_event(note: dict, edited_by: str):
+    """The event an edit records; it names who the edit newly mentions, so they hear of it."""
+    def build(before: Revision, after: Revision) -> NoteEdited:
+        return NoteEdited(
+            event_id=event_id_for("note_edited", after.note_id, str(after.number)), project_id=note["project_id"],
+            note_id=note["_id"], parent_note_id=note.get("parent_id"), asset_id=note["asset_id"],
+            version_id=note["version_id"], revision=after.number, text=after.text, visibility=after.visibility,
+            edited_by=edited_by, link_id=note.get("link_id"), mentions=list(after.mentions),
+            new_mentions=[m for m in after.mentions if m not in before.mentions])
+    return build
+
+
 def status_event(note: dict, changed_by: str):
     """The event a status change records, built from the revisions it sits between."""
     def build(before: Revision, after: Revision) -> NoteStatusChanged:
@@ -141,12 +155,14 @@ def status_event(note: dict, changed_by: str):
 
 def _first_revision(note: dict) -> Revision:
     return Revision(note["_id"], 1, note["text"], note.get("status", "open"), note["visibility"],
-                    _drawing_from_store(note.get("drawing")), note["author"]["name"], note["created_at"].isoformat())
+                    _drawing_from_store(note.get("drawing")), note["author"]["name"], note["created_at"].isoformat(),
+                    tuple(note.get("mentions", ())), tuple(note.get("mention_handles", ())))
 
 
 def _revision(doc: dict) -> Revision:
     return Revision(doc["note_id"], doc["number"], doc["text"], doc["status"], doc["visibility"],
-                    _drawing_from_store(doc.get("drawing")), doc.get("by", ""), doc.get("at", ""))
+                    _drawing_from_store(doc.get("drawing")), doc.get("by", ""), doc.get("at", ""),
+                    tuple(doc.get("mentions", ())), tuple(doc.get("mention_handles", ())))
 
 
 def _drawing_to_store(shapes) -> list[dict]:
@@ -168,7 +184,7 @@ def _view(note: dict, now_reads: Revision, revisions: int) -> dict:
         "text": now_reads.text, "status": now_reads.status, "visibility": now_reads.visibility,
         "drawing": list(now_reads.drawing), "author_name": note["author"]["name"],
         "author_email": note["author"]["email"], "link_id": note.get("link_id"),
-        "mentions": note.get("mentions", []), "mention_handles": note.get("mention_handles", []),
+        "mentions": list(now_reads.mentions), "mention_handles": list(now_reads.mention_handles),
         "created_at": note["created_at"].isoformat(),
         "edited": revisions > 1, "revisions": revisions, "replies": [],
         # added after the version's gate closed: the record of a retroactive request

@@ -173,3 +173,38 @@ def test_mentions_of_project_members_reach_the_note_events(admin, cut, api_url, 
 
     assert review_events.wait_for("note_added", note_id=note["note_id"])["mentions"] == [ann_id]
     assert review_events.wait_for("note_replied", note_id=reply.json()["note_id"])["mentions"] == [ann_id]
+
+
+def test_an_edit_that_adds_a_mention_names_the_newly_mentioned(admin, cut, api_url, db, review_events):
+    from tests.conftest import add_member, new_member
+
+    bo = new_member(api_url, db, "Bo Edited")
+    bo_email = bo.get("/api/v1/me").json()["email"]
+    add_member(admin, cut["project"]["id"], bo_email, "viewer")
+    bo_id = next(m["user_id"] for m in admin.get(f"/api/v1/projects/{cut['project']['id']}/members").json()["members"]
+                 if m["email"] == bo_email)
+    note = admin.post(f"/api/v1/review/versions/{cut['v1']['id']}/notes", json={"frame": 4, "text": "Grade looks flat"}).json()
+    assert note["mentions"] == []
+
+    handle = bo_email.split("@")[0]
+    edited = admin.post(f"/api/v1/review/notes/{note['note_id']}/revisions",
+                        json={"text": f"Grade looks flat, @{handle} please look"})
+    assert edited.status_code == 201, edited.text
+    assert edited.json()["mentions"] == [bo_id] and edited.json()["mention_handles"] == [handle]
+    assert mentions_now(admin, cut, note) == [bo_id]
+    first_edit = review_events.wait_for("note_edited", note_id=note["note_id"], revision=2)
+    assert first_edit["new_mentions"] == [bo_id] and first_edit["mentions"] == [bo_id]
+
+    # Editing again, still mentioning Bo: he has heard already, so nobody is newly mentioned.
+    again = admin.post(f"/api/v1/review/notes/{note['note_id']}/revisions",
+                       json={"text": f"Grade looks flat in the sky, @{handle}"})
+    assert again.json()["mentions"] == [bo_id]
+    assert review_events.wait_for("note_edited", note_id=note["note_id"], revision=3)["new_mentions"] == []
+    # A status change keeps what the text mentions.
+    admin.post(f"/api/v1/review/notes/{note['note_id']}/status", json={"status": "resolved"})
+    assert mentions_now(admin, cut, note) == [bo_id]
+
+
+def mentions_now(api, cut, note: dict) -> list[str]:
+    listed = api.get(f"/api/v1/review/versions/{cut['v1']['id']}/notes").json()["notes"]
+    return next(n["mentions"] for n in listed if n["note_id"] == note["note_id"])

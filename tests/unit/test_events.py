@@ -105,6 +105,11 @@ SAMPLES = {
         event_id="7a1e", occurred_at="2026-11-26T13:00:04.000Z", project_id="p1", archived_by="workflow",
         reason="final_stage_closed",
     ),
+    "note_edited": events.NoteEdited(
+        event_id="9b20", occurred_at="2026-12-02T19:00:00.000Z", project_id="p1", note_id="n7", asset_id="a1",
+        version_id="v3", revision=2, text="Logo bigger, @ann please check", visibility="client",
+        edited_by="Pat Producer", mentions=["u9"], new_mentions=["u9"],
+    ),
 }
 
 

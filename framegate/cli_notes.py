@@ -1,4 +1,4 @@
-"""`framegate note add`, `notes VERSION_ID`, `notes export` and `notes --link`:
+"""`framegate note add|edit|status`, `notes VERSION_ID`, `notes export` and `notes --link`:
 the team's notes as the signed-in user, and (through cli_links) what a review
 link's reviewer sees. One `notes` command serves both, told apart by --link."""
 from __future__ import annotations
@@ -13,6 +13,8 @@ from framegate.client import ApiClient
 
 EXPORT_FORMATS = ("csv", "pdf", "edl", "avid", "fcp7", "otio")
 ADDED_FIELDS = ("note_id", "frame", "to_frame", "timecode", "visibility")
+CHANGED_FIELDS = ("note_id", "text", "status", "revisions", "mentions")
+STATUSES = ("open", "resolved", "out_of_scope")
 
 
 def note_key(version_id: str, frame: int, to_frame: int | None, text: str, visibility: str) -> str:
@@ -33,6 +35,24 @@ def cmd_note(args: argparse.Namespace) -> int:
     note = ApiClient.from_config().add_note(
         args.version_id, {"frame": args.frame, "to_frame": args.to, "text": args.text, "visibility": visibility}, key)
     cli_links.print_result({k: note.get(k) for k in ADDED_FIELDS}, args.json, f"{note['note_id']}  {note['timecode']}")
+    return 0
+
+
+def cmd_note_change(args: argparse.Namespace) -> int:
+    """`note edit` and `note status`: as the signed-in user, or with --link as that link's reviewer."""
+    if args.link and not (args.name and args.email):
+        args.note_parser.error("--link needs --name and --email (a link is opened with a name and an e-mail)")
+    editing = args.note_command == "edit"
+    if args.link:
+        client, token = cli_links.reviewer_client(args.link)
+        link_id = client.open_link(token, args.name, args.email, args.password)["link_id"]
+        note = (client.link_edit_note(link_id, args.note_id, args.text) if editing
+                else client.link_set_note_status(link_id, args.note_id, args.status))
+    else:
+        client = ApiClient.from_config()
+        note = client.edit_note(args.note_id, args.text) if editing else client.set_note_status(args.note_id, args.status)
+    cli_links.print_result({k: note.get(k) for k in CHANGED_FIELDS}, args.json,
+                           f"{note['note_id']}  {note['status']}  revision {note['revisions']}")
     return 0
 
 
@@ -74,9 +94,10 @@ def _export(version_id: str, args: argparse.Namespace) -> int:
 
 def add_commands(commands) -> None:
     """Adds `note` and `notes` to the CLI's subparsers."""
-    note = commands.add_parser("note", help="add a note to a version (as the signed-in user)",
-                               description="Add a note pinned to a frame or a range of a version.")
-    note_commands = note.add_subparsers(dest="note_command", metavar="add", required=True)
+    note = commands.add_parser("note", help="add, edit or resolve a note (signed in, or through a review link)",
+                               description="Add a note pinned to a frame or a range of a version; edit your "
+                                           "note or change its status.")
+    note_commands = note.add_subparsers(dest="note_command", metavar="add|edit|status", required=True)
     add = note_commands.add_parser(
         "add", help="pin a note to a frame (or a range)",
         description="Pin a note to a frame or a range. Run again, the same command returns the same note.")
@@ -89,6 +110,22 @@ def add_commands(commands) -> None:
                      help="8-128 characters; default: made from the note, so a retried command adds nothing")
     add.add_argument("--json", action="store_true", help="print the note as JSON")
     add.set_defaults(handler=cmd_note)
+
+    edit = note_commands.add_parser("edit", help="new text for your note (a new revision; history keeps the old)",
+                                    description="Edit your own note's text. Earlier texts stay in its history.")
+    edit.add_argument("note_id", metavar="NOTE_ID")
+    edit.add_argument("--text", required=True)
+    status = note_commands.add_parser("status", help="resolve, reopen or set a note out of scope",
+                                      description="Set a note's status (a new revision of the note).")
+    status.add_argument("note_id", metavar="NOTE_ID")
+    status.add_argument("--status", required=True, choices=STATUSES)
+    for sub in (edit, status):
+        sub.add_argument("--link", metavar="URL", help="as a review link's reviewer rather than signed in")
+        sub.add_argument("--name", help="with --link: a link is opened with a name and an e-mail")
+        sub.add_argument("--email")
+        sub.add_argument("--password", help="with --link: the link's password")
+        sub.add_argument("--json", action="store_true", help="print the note as JSON")
+        sub.set_defaults(handler=cmd_note_change, note_parser=sub)
 
     notes = commands.add_parser(
         "notes", help="a version's notes as the team sees them, their export, or a review link's notes",

@@ -254,6 +254,12 @@ class ApiClient:
         return self.request("POST", f"/api/v1/review/versions/{version_id}/notes", json=note,
                             headers={"Idempotency-Key": idempotency_key})
 
+    def edit_note(self, note_id: str, text: str) -> dict:
+        return self.request("POST", f"/api/v1/review/notes/{note_id}/revisions", json={"text": text})
+
+    def set_note_status(self, note_id: str, status: str) -> dict:
+        return self.request("POST", f"/api/v1/review/notes/{note_id}/status", json={"status": status})
+
     def export_notes(self, version_id: str, fmt: str) -> bytes:
         return self.request("GET", f"/api/v1/review/versions/{version_id}/notes/export", params={"format": fmt},
                             raw=True)
@@ -285,3 +291,11 @@ class ApiClient:
 
     def link_note(self, link_id: str, note: dict) -> dict:
         return self.request("POST", f"/api/v1/review/link-sessions/{link_id}/notes", json=note, signed_in=False)
+
+    def link_edit_note(self, link_id: str, note_id: str, text: str) -> dict:
+        return self.request("POST", f"/api/v1/review/link-sessions/{link_id}/notes/{note_id}/revisions",
+                            json={"text": text}, signed_in=False)
+
+    def link_set_note_status(self, link_id: str, note_id: str, status: str) -> dict:
+        return self.request("POST", f"/api/v1/review/link-sessions/{link_id}/notes/{note_id}/status",
+                            json={"status": status}, signed_in=False)

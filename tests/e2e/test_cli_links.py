@@ -29,6 +29,15 @@ def test_an_owner_and_a_reviewer_use_a_link_from_the_command_line(media_dir, tmp
     assert said.returncode == 0, said.stderr
     [note] = json_lines(said.stdout)
     assert (note["frame"], note["to_frame"], note["timecode"]) == (10, 20, "10:00:00:10")
+    reviewer = ("--link", link["url"], "--name", "Cleo", "--email", "cleo@client.example", "--password", "open sesame")
+    edited = run("note", "edit", note["note_id"], "--text", "Hold two beats longer", *reviewer, "--json")
+    assert edited.returncode == 0, edited.stderr
+    assert json_lines(edited.stdout)[0]["text"] == "Hold two beats longer"
+    resolved = run("note", "status", note["note_id"], "--status", "resolved", *reviewer, "--json")
+    assert resolved.returncode == 0 and json_lines(resolved.stdout)[0]["status"] == "resolved"
+    someone_else = run("note", "edit", note["note_id"], "--text", "mine now", "--link", link["url"], "--name", "Dan",
+                       "--email", "dan@client.example", "--password", "open sesame")
+    assert someone_else.returncode == 1 and "not_your_note" in someone_else.stderr
     outside = run("comment", "--link", link["url"], "--name", "Eve", "--email", "eve@else.example",
                   "--password", "open sesame", "--frame", "1", "--text", "hi")
     assert outside.returncode == 1 and "email_domain_not_allowed" in outside.stderr
@@ -37,7 +46,7 @@ def test_an_owner_and_a_reviewer_use_a_link_from_the_command_line(media_dir, tmp
                  "--password", "open sesame", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [(n["text"], n["author_email"], n["visibility"]) for n in json_lines(listed.stdout)] == [
-        ("Hold longer", "cleo@client.example", "client")]
+        ("Hold two beats longer", "cleo@client.example", "client")]
 
     links = run("link", "list", "--project", project, "--json")
     assert [l["link_id"] for l in json_lines(links.stdout)] == [link["link_id"]]

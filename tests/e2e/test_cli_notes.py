@@ -109,3 +109,25 @@ def test_a_bad_note_or_an_unknown_version_fails_with_the_apis_reason_and_nothing
     unsaid = run("notes", "export", vid, "--format", "csv")
     assert unsaid.returncode == 2 and "-o FILE" in unsaid.stderr
     assert run("notes").returncode == 2
+
+
+def test_the_team_edits_and_resolves_a_note_from_the_cli_and_history_keeps_the_old_text(admin, version):
+    note = add(version["id"], "--frame", "12", "--text", "Sky too cyan")
+    edited = run("note", "edit", note["note_id"], "--text", "Sky too cyan in the wide", "--json")
+    assert edited.returncode == 0, edited.stderr
+    assert json_lines(edited.stdout)[0] | {"mentions": None} == {
+        "note_id": note["note_id"], "text": "Sky too cyan in the wide", "status": "open", "revisions": 2,
+        "mentions": None}
+    resolved = run("note", "status", note["note_id"], "--status", "resolved")
+    assert resolved.returncode == 0 and f"{note['note_id']}  resolved  revision 3" in resolved.stdout
+    assert (listed(version["id"])[note["note_id"]]["text"], listed(version["id"])[note["note_id"]]["status"]) == (
+        "Sky too cyan in the wide", "resolved")
+    history = admin.get(f"/api/v1/review/notes/{note['note_id']}/history").json()["revisions"]
+    assert [r["text"] for r in history] == ["Sky too cyan", "Sky too cyan in the wide", "Sky too cyan in the wide"]
+
+    bad = run("note", "status", note["note_id"], "--status", "done")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    unknown = run("note", "edit", "no-such-note", "--text", "x")
+    assert unknown.returncode == 1 and "[unknown_note]" in unknown.stderr
+    lonely = run("note", "edit", note["note_id"], "--text", "x", "--link", "https://x.example/l/abc")
+    assert lonely.returncode == 2 and "--name and --email" in lonely.stderr
